@@ -1,0 +1,89 @@
+// Package config defines avatarproxy's configuration: the YAML schema of
+// SPEC section 4, environment overrides and ${NAME} expansion, and the
+// validation that runs once at start-up.
+package config
+
+import "time"
+
+// Config is the whole configuration. Field tags name the YAML keys; the
+// environment override of a key is AVATARPROXY_ + its path in upper snake case.
+type Config struct {
+	Listen             string     `yaml:"listen"`
+	MetricsListen      string     `yaml:"metrics_listen"`
+	DefaultAvatar      string     `yaml:"default_avatar"`
+	ActiveCollabDropin string     `yaml:"activecollab_dropin"`
+	ShutdownTimeout    Duration   `yaml:"shutdown_timeout"`
+	Upstreams          []Upstream `yaml:"upstreams"`
+	Cache              Cache      `yaml:"cache"`
+	Resize             Resize     `yaml:"resize"`
+	Security           Security   `yaml:"security"`
+	HTTP               HTTP       `yaml:"http"`
+}
+
+// Upstream is one avatar provider. Kind selects which of the other keys apply.
+type Upstream struct {
+	Name              string `yaml:"name"`
+	Kind              string `yaml:"kind"`         // file | http | box | docspace | activecollab | gravatar
+	Root              string `yaml:"root"`         // file
+	URLTemplate       string `yaml:"url_template"` // http
+	BaseURL           string `yaml:"base_url"`     // box, docspace, activecollab, gravatar
+	Token             string `yaml:"token"`        // box: service bearer token; activecollab: X-Angie-AuthApiToken
+	APIKey            string `yaml:"api_key"`      // docspace
+	PassthroughPrefix string `yaml:"passthrough_prefix"`
+	WebhookSecret     string `yaml:"webhook_secret"`
+	// Per-upstream network limits; zero means the defaults below.
+	ConnectTimeout Duration `yaml:"connect_timeout"` // default 2s
+	HeaderTimeout  Duration `yaml:"header_timeout"`  // default 5s
+	Timeout        Duration `yaml:"timeout"`         // whole fetch, default 10s
+}
+
+// Cache configures the in-process tiers and the optional shared Redis tier.
+type Cache struct {
+	MaxBytes    Size     `yaml:"max_bytes"`
+	TTL         Duration `yaml:"ttl"`
+	NegativeTTL Duration `yaml:"negative_ttl"`
+	BrowserTTL  Duration `yaml:"browser_ttl"`
+	RedisURL    string   `yaml:"redis_url"`
+}
+
+// Resize configures the image pipeline and its limits.
+type Resize struct {
+	DefaultSize     int      `yaml:"default_size"`
+	MaxSize         int      `yaml:"max_size"`
+	Sizes           []int    `yaml:"sizes"`
+	Formats         []string `yaml:"formats"`
+	Quality         int      `yaml:"quality"`
+	MaxSourceBytes  Size     `yaml:"max_source_bytes"`
+	MaxSourcePixels int64    `yaml:"max_source_pixels"`
+	Workers         int      `yaml:"workers"`
+	Queue           int      `yaml:"queue"` // resizes waiting for a worker; 0: 16 x workers
+}
+
+// Security holds URL signing keys and the control-face token.
+type Security struct {
+	SigningKey          string   `yaml:"signing_key"`
+	PreviousSigningKeys []string `yaml:"previous_signing_keys"`
+	PurgeToken          string   `yaml:"purge_token"`
+}
+
+// HTTP configures what the proxy tells caches in front of it.
+type HTTP struct {
+	PurgeTagHeaders []string       `yaml:"purge_tag_headers"`
+	PurgeRequests   []PurgeRequest `yaml:"purge_requests"`
+}
+
+// PurgeRequest is sent to a CDN on every invalidation, {tag} substituted.
+type PurgeRequest struct {
+	Method  string            `yaml:"method"`
+	URL     string            `yaml:"url"`
+	Headers map[string]string `yaml:"headers"`
+}
+
+// Size is a byte count written as 256MiB, 10MB or a plain integer.
+type Size int64
+
+// Duration is a time.Duration written as 90s, 5m or 1h30m.
+type Duration time.Duration
+
+// D returns d as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }

@@ -1,0 +1,56 @@
+// Package upstream fetches original avatar images from the providers that
+// hold them: local files, plain HTTP origins, Box, ONLYOFFICE DocSpace,
+// ActiveCollab and Gravatar-compatible services.
+package upstream
+
+import (
+	"context"
+	"errors"
+)
+
+// Source fetches the original avatar of a user from one provider.
+type Source interface {
+	// Fetch returns the user's original avatar. When cond carries the
+	// validators of a copy the caller holds and the provider confirms it is
+	// unchanged, Fetch returns an Original with NotModified set and no Body.
+	// A user without an avatar is ErrNotFound; any other failure is an
+	// *Error.
+	Fetch(ctx context.Context, userID string, cond Validators) (*Original, error)
+}
+
+// Validators identify a copy of an original for a conditional fetch.
+type Validators struct {
+	ETag         string
+	LastModified string
+}
+
+// Original is an avatar image as the provider sent it.
+type Original struct {
+	Body        []byte
+	Validators  Validators
+	NotModified bool
+	// DisplayName is the user's name where the provider tells it, for
+	// initials avatars; empty otherwise.
+	DisplayName string
+}
+
+// ErrNotFound means the provider has no avatar for the user.
+var ErrNotFound = errors.New("upstream: user has no avatar")
+
+// Error is a failed fetch. Reason is a short token fit for the
+// X-Avatar-Fallback header and for logs: "timeout", "status-502",
+// "too-large", "unreachable", ...
+type Error struct {
+	Upstream string
+	Reason   string
+	Err      error
+}
+
+func (e *Error) Error() string {
+	if e.Err == nil {
+		return "upstream " + e.Upstream + ": " + e.Reason
+	}
+	return "upstream " + e.Upstream + ": " + e.Reason + ": " + e.Err.Error()
+}
+
+func (e *Error) Unwrap() error { return e.Err }
