@@ -1,0 +1,238 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Default returns the configuration of SPEC section 4 with no upstreams.
+func Default() *Config {
+	return &Config{
+		Listen:          ":8080",
+		DefaultAvatar:   "identicon",
+		ShutdownTimeout: Duration(15 * time.Second),
+		Cache: Cache{
+			MaxBytes:    256 << 20,
+			TTL:         Duration(time.Hour),
+			NegativeTTL: Duration(time.Minute),
+			BrowserTTL:  Duration(5 * time.Minute),
+		},
+		Resize: Resize{
+			DefaultSize:     80,
+			MaxSize:         1024,
+			Formats:         []string{"webp", "avif"},
+			Quality:         80,
+			MaxSourceBytes:  10 << 20,
+			MaxSourcePixels: 40_000_000,
+		},
+		HTTP: HTTP{
+			PurgeTagHeaders: []string{"Surrogate-Key", "Cache-Tag"},
+		},
+	}
+}
+
+// Load reads the YAML file at path and returns the configuration it
+// describes; see Parse.
+func Load(path string, environ []string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	return Parse(data, environ)
+}
+
+// Parse builds a configuration from a YAML document and an environment in
+// os.Environ form. It expands ${NAME} from environ, decodes the result over
+// Default, applies the AVATARPROXY_ overrides and validates. Whatever is
+// wrong with the input comes back as a *ValidationError listing every
+// problem. Validation runs only once the document and the overrides were
+// read cleanly, since a half-read configuration would add noise.
+func Parse(data []byte, environ []string) (*Config, error) {
+	env := envMap(environ)
+	text, problems := expand(string(data), env)
+
+	var doc yaml.Node
+	if err := yaml.Unmarshal([]byte(text), &doc); err != nil {
+		msg := strings.TrimPrefix(err.Error(), "yaml: ")
+		if !strings.HasPrefix(msg, "line ") {
+			msg = "line 1: " + msg // yaml.v3 leaves out the number of the first line
+		}
+		problems = append(problems, msg)
+		return nil, &ValidationError{Problems: problems}
+	}
+	cfg := Default()
+	problems = append(problems, decode(text, &doc, cfg)...)
+	problems = append(problems, applyEnv(cfg, env)...)
+	if len(problems) > 0 {
+		return nil, &ValidationError{Problems: problems}
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// envMap turns os.Environ form into a map; a later entry wins, as in exec.
+func envMap(environ []string) map[string]string {
+	env := make(map[string]string, len(environ))
+	for _, kv := range environ {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			env[k] = v
+		}
+	}
+	return env
+}
+
+var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// expand replaces ${NAME} with the variable's value and $$ with $. Any other
+// $ is kept, unlike os.Expand, so that a secret or pattern that happens to
+// contain $word survives intact.
+func expand(text string, env map[string]string) (string, []string) {
+	var b strings.Builder
+	var problems []string
+	line := 1
+	for i := 0; i < len(text); i++ {
+		c := text[i]
+		if c == '\n' {
+			line++
+		}
+		if c != '$' || i+1 == len(text) {
+			b.WriteByte(c)
+			continue
+		}
+		switch text[i+1] {
+		case '$':
+			b.WriteByte('$')
+			i++
+		case '{':
+			rest := text[i+2:]
+			end := strings.IndexAny(rest, "}\n")
+			if end < 0 || rest[end] == '\n' {
+				problems = append(problems, fmt.Sprintf("line %d: unterminated ${ (write $$ for a literal $)", line))
+				b.WriteByte(c)
+				continue
+			}
+			name := rest[:end]
+			i += 2 + end
+			value, ok := env[name]
+			switch {
+			case !envName.MatchString(name):
+				problems = append(problems, fmt.Sprintf("line %d: ${%s}: not a valid environment variable name", line, name))
+			case !ok:
+				problems = append(problems, fmt.Sprintf("line %d: ${%s}: environment variable %s is not set", line, name, name))
+			}
+			b.WriteString(value)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String(), problems
+}
+
+var (
+	lineMessage  = regexp.MustCompile(`^line (\d+): (.*)$`)
+	unknownField = regexp.MustCompile(`^field (.+) not found in type \S+$`)
+)
+
+// decode decodes text onto cfg, rejecting unknown keys. yaml.v3 reports
+// problems by line only; doc, the same text as a node tree, lets each
+// problem name its key path too.
+func decode(text string, doc *yaml.Node, cfg *Config) []string {
+	dec := yaml.NewDecoder(strings.NewReader(text))
+	dec.KnownFields(true)
+	err := dec.Decode(cfg)
+	if errors.Is(err, io.EOF) {
+		return nil
+	}
+	if err == nil {
+		var extra yaml.Node
+		if dec.Decode(&extra) == nil {
+			return []string{fmt.Sprintf("line %d: a second YAML document; the configuration is a single document", extra.Line)}
+		}
+		return nil
+	}
+	var typeErr *yaml.TypeError
+	if !errors.As(err, &typeErr) {
+		return []string{strings.TrimPrefix(err.Error(), "yaml: ")}
+	}
+	keys := keysByLine(doc)
+	problems := make([]string, 0, len(typeErr.Errors))
+	for _, msg := range typeErr.Errors {
+		problems = append(problems, locate(msg, keys))
+	}
+	return problems
+}
+
+// keyAt is a mapping key of the document and the path that leads to it.
+type keyAt struct {
+	name, path string
+	leaf       bool // its value is not a mapping: a problem on its line is about it
+}
+
+func keysByLine(doc *yaml.Node) map[int][]keyAt {
+	keys := make(map[int][]keyAt)
+	var walk func(n *yaml.Node, path string)
+	walk = func(n *yaml.Node, path string) {
+		switch n.Kind {
+		case yaml.DocumentNode:
+			for _, c := range n.Content {
+				walk(c, path)
+			}
+		case yaml.SequenceNode:
+			for i, c := range n.Content {
+				walk(c, path+"["+strconv.Itoa(i)+"]")
+			}
+		case yaml.MappingNode:
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				k, v := n.Content[i], n.Content[i+1]
+				p := joinPath(path, k.Value)
+				keys[k.Line] = append(keys[k.Line], keyAt{k.Value, p, v.Kind != yaml.MappingNode})
+				walk(v, p)
+			}
+		}
+	}
+	walk(doc, "")
+	return keys
+}
+
+// locate rewrites one of yaml.v3's "line N: ..." messages to lead with the
+// key path when the line identifies a single key.
+func locate(msg string, keys map[int][]keyAt) string {
+	m := lineMessage.FindStringSubmatch(msg)
+	if m == nil {
+		return msg
+	}
+	line, _ := strconv.Atoi(m[1])
+	detail := m[2]
+	var found []keyAt
+	if u := unknownField.FindStringSubmatch(detail); u != nil {
+		detail = "unknown key"
+		for _, k := range keys[line] {
+			if k.name == u[1] {
+				found = append(found, k)
+			}
+		}
+		if len(found) != 1 {
+			return fmt.Sprintf("line %d: %s: unknown key", line, u[1])
+		}
+	} else {
+		for _, k := range keys[line] {
+			if k.leaf {
+				found = append(found, k)
+			}
+		}
+	}
+	if len(found) != 1 {
+		return msg
+	}
+	return fmt.Sprintf("%s: %s (line %d)", found[0].path, detail, line)
+}

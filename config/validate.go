@@ -1,0 +1,391 @@
+package config
+
+import (
+	"fmt"
+	"maps"
+	"net"
+	"net/url"
+	"os"
+	"path"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Upstream kinds.
+const (
+	KindFile         = "file"
+	KindHTTP         = "http"
+	KindBox          = "box"
+	KindDocSpace     = "docspace"
+	KindActiveCollab = "activecollab"
+	KindGravatar     = "gravatar"
+)
+
+// MaxEdge bounds resize.default_size, resize.max_size and every allowed size.
+const MaxEdge = 8192
+
+// MinSigningKeyBytes is the shortest signing key accepted.
+const MinSigningKeyBytes = 16
+
+// ValidationError lists everything wrong with a configuration.
+type ValidationError struct {
+	Problems []string // one per line of Error, each naming its key
+}
+
+// Error returns the problems one per line.
+func (e *ValidationError) Error() string { return strings.Join(e.Problems, "\n") }
+
+// problems collects messages of the form "key: what is wrong".
+type problems []string
+
+func (p *problems) add(key, format string, args ...any) {
+	*p = append(*p, key+": "+fmt.Sprintf(format, args...))
+}
+
+// Validate checks c against the rules of SPEC section 4 and returns a
+// *ValidationError listing every problem, or nil. It also sorts
+// resize.sizes ascending.
+func (c *Config) Validate() error {
+	var p problems
+	checkAddress(&p, "listen", c.Listen)
+	if c.MetricsListen != "" {
+		checkAddress(&p, "metrics_listen", c.MetricsListen)
+		if c.MetricsListen == c.Listen {
+			p.add("metrics_listen", "must differ from listen (leave it empty to serve /metrics on the main listener)")
+		}
+	}
+	if !slices.Contains([]string{"404", "blank", "identicon", "initials", "mp"}, c.DefaultAvatar) {
+		p.add("default_avatar", "must be one of 404, blank, identicon, initials, mp, not %q", c.DefaultAvatar)
+	}
+	c.checkUpstreams(&p)
+	c.checkDropin(&p)
+	c.Cache.check(&p)
+	c.Resize.check(&p)
+	c.Security.check(&p)
+	c.HTTP.check(&p)
+	if c.ShutdownTimeout <= 0 {
+		p.add("shutdown_timeout", "must be positive")
+	}
+	slices.Sort(c.Resize.Sizes)
+	if len(p) > 0 {
+		return &ValidationError{Problems: p}
+	}
+	return nil
+}
+
+func checkAddress(p *problems, key, addr string) {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		p.add(key, "must be host:port, as in :8080, not %q", addr)
+		return
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		p.add(key, "port %q must be a number in 0..65535", port)
+	}
+}
+
+// reservedRoutes are the proxy's own paths, which no pass-through may shadow.
+func reservedRoutes() []string {
+	return []string{"/avatar", "/purge", "/webhooks", "/metrics", "/healthz", "/readyz", "/proxy.php"}
+}
+
+var upstreamName = regexp.MustCompile(`^[a-z0-9_-]+$`)
+
+func (c *Config) checkUpstreams(p *problems) {
+	seen := make(map[string]string) // name -> label of its first upstream
+	var prefixes []struct{ prefix, label string }
+	for i, u := range c.Upstreams {
+		label := fmt.Sprintf("upstreams[%d]", i)
+		if u.Name != "" {
+			label += " (" + u.Name + ")"
+		}
+		switch first, dup := seen[u.Name]; {
+		case u.Name == "":
+			p.add(label+".name", "must not be empty")
+		case !upstreamName.MatchString(u.Name):
+			p.add(label+".name", "must match [a-z0-9_-]+")
+		case dup:
+			p.add(label+".name", "duplicates %s", first)
+		default:
+			seen[u.Name] = label
+		}
+		u.check(p, label)
+		if u.PassthroughPrefix != "" && keyApplies(u.Kind, "passthrough_prefix") {
+			for _, other := range prefixes {
+				if pathsOverlap(u.PassthroughPrefix, other.prefix) {
+					p.add(label+".passthrough_prefix", "%s overlaps %s of %s", u.PassthroughPrefix, other.prefix, other.label)
+				}
+			}
+			prefixes = append(prefixes, struct{ prefix, label string }{u.PassthroughPrefix, label})
+		}
+	}
+}
+
+func (u Upstream) check(p *problems, label string) {
+	kinds := []string{KindFile, KindHTTP, KindBox, KindDocSpace, KindActiveCollab, KindGravatar}
+	if !slices.Contains(kinds, u.Kind) {
+		p.add(label+".kind", "must be one of %s, not %q", strings.Join(kinds, ", "), u.Kind)
+		return
+	}
+	for _, f := range u.kindKeys() {
+		if f.set && !keyApplies(u.Kind, f.key) {
+			p.add(label+"."+f.key, "does not apply to kind %s", u.Kind)
+		}
+	}
+	required := func(key, value string) bool {
+		if value == "" {
+			p.add(label+"."+key, "is required for kind %s", u.Kind)
+		}
+		return value != ""
+	}
+	switch u.Kind {
+	case KindFile:
+		if required("root", u.Root) {
+			if info, err := os.Stat(u.Root); err != nil {
+				p.add(label+".root", "%v", err)
+			} else if !info.IsDir() {
+				p.add(label+".root", "%s is not a directory", u.Root)
+			}
+		}
+	case KindHTTP:
+		if required("url_template", u.URLTemplate) {
+			if !strings.Contains(u.URLTemplate, "{user_id}") {
+				p.add(label+".url_template", "must contain {user_id}")
+			} else if !isHTTPURL(strings.ReplaceAll(u.URLTemplate, "{user_id}", "x")) {
+				p.add(label+".url_template", "must be an absolute http(s) URL")
+			}
+		}
+	default:
+		if required("base_url", u.BaseURL) {
+			if !isHTTPURL(u.BaseURL) {
+				p.add(label+".base_url", "must be an absolute http(s) URL")
+			} else if b, _ := url.Parse(u.BaseURL); b.RawQuery != "" || b.ForceQuery || b.Fragment != "" {
+				p.add(label+".base_url", "must not have a query or fragment: paths are appended to it")
+			}
+		}
+	}
+	switch u.Kind {
+	case KindBox:
+		required("token", u.Token)
+	case KindDocSpace:
+		required("api_key", u.APIKey)
+	}
+	if prefix := u.PassthroughPrefix; prefix != "" && keyApplies(u.Kind, "passthrough_prefix") {
+		switch {
+		case !strings.HasPrefix(prefix, "/"):
+			p.add(label+".passthrough_prefix", "must start with /")
+		case prefix == "/":
+			p.add(label+".passthrough_prefix", "must not be /")
+		case strings.HasSuffix(prefix, "/"):
+			p.add(label+".passthrough_prefix", "must not end with /")
+		case strings.ContainsAny(prefix, "?#%") || path.Clean(prefix) != prefix:
+			p.add(label+".passthrough_prefix", "must be a clean path")
+		}
+		for _, route := range reservedRoutes() {
+			if pathsOverlap(prefix, route) {
+				p.add(label+".passthrough_prefix", "collides with the proxy's own route %s", route)
+			}
+		}
+	}
+	for _, t := range []struct {
+		key string
+		d   Duration
+	}{{"connect_timeout", u.ConnectTimeout}, {"header_timeout", u.HeaderTimeout}, {"timeout", u.Timeout}} {
+		if t.d < 0 {
+			p.add(label+"."+t.key, "must not be negative")
+		}
+	}
+}
+
+// kindKey is one of an upstream's kind-specific keys and whether it is set.
+type kindKey struct {
+	key string
+	set bool
+}
+
+func (u Upstream) kindKeys() []kindKey {
+	return []kindKey{
+		{"root", u.Root != ""},
+		{"url_template", u.URLTemplate != ""},
+		{"base_url", u.BaseURL != ""},
+		{"token", u.Token != ""},
+		{"api_key", u.APIKey != ""},
+		{"passthrough_prefix", u.PassthroughPrefix != ""},
+		{"webhook_secret", u.WebhookSecret != ""},
+		{"connect_timeout", u.ConnectTimeout != 0},
+		{"header_timeout", u.HeaderTimeout != 0},
+		{"timeout", u.Timeout != 0},
+	}
+}
+
+// keyApplies reports whether an upstream of the kind uses the key; setting
+// one it does not use is surely a mistake.
+func keyApplies(kind, key string) bool {
+	switch key {
+	case "root":
+		return kind == KindFile
+	case "url_template":
+		return kind == KindHTTP
+	case "base_url":
+		return kind != KindFile && kind != KindHTTP
+	case "token":
+		return kind == KindBox || kind == KindActiveCollab
+	case "api_key":
+		return kind == KindDocSpace
+	case "passthrough_prefix", "webhook_secret":
+		return kind == KindBox || kind == KindDocSpace || kind == KindActiveCollab
+	}
+	return kind != KindFile // network timeouts
+}
+
+// pathsOverlap reports whether one path is the other or lies beneath it.
+func pathsOverlap(a, b string) bool {
+	return a == b || strings.HasPrefix(a, b+"/") || strings.HasPrefix(b, a+"/")
+}
+
+func isHTTPURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}
+
+func (c *Config) checkDropin(p *problems) {
+	name := c.ActiveCollabDropin
+	if name == "" {
+		return
+	}
+	u, ok := c.Upstream(name)
+	switch {
+	case !ok:
+		p.add("activecollab_dropin", "no upstream is named %q", name)
+	case u.Kind != KindActiveCollab:
+		p.add("activecollab_dropin", "upstream %q is a %s upstream, not activecollab", name, u.Kind)
+	}
+}
+
+func (c Cache) check(p *problems) {
+	if c.MaxBytes <= 0 {
+		p.add("cache.max_bytes", "must be positive")
+	}
+	if c.TTL <= 0 {
+		p.add("cache.ttl", "must be positive")
+	}
+	if c.NegativeTTL < 0 {
+		p.add("cache.negative_ttl", "must not be negative")
+	}
+	if c.BrowserTTL <= 0 {
+		p.add("cache.browser_ttl", "must be positive")
+	}
+	if c.RedisURL != "" {
+		u, err := url.Parse(c.RedisURL)
+		switch {
+		case err != nil || !slices.Contains([]string{"redis", "rediss", "unix"}, u.Scheme):
+			p.add("cache.redis_url", "must be a redis://, rediss:// or unix:// URL")
+		case u.Scheme == "unix" && u.Path == "":
+			p.add("cache.redis_url", "must name a socket path, as in unix:///run/redis.sock")
+		case u.Scheme != "unix" && u.Host == "":
+			p.add("cache.redis_url", "must name a host, as in redis://localhost:6379/0")
+		}
+	}
+}
+
+func (r Resize) check(p *problems) {
+	edgeOK := func(key string, n int) bool {
+		if n < 1 || n > MaxEdge {
+			p.add(key, "must be in 1..%d", MaxEdge)
+			return false
+		}
+		return true
+	}
+	defaultOK := edgeOK("resize.default_size", r.DefaultSize)
+	maxOK := edgeOK("resize.max_size", r.MaxSize)
+	if defaultOK && maxOK && r.DefaultSize > r.MaxSize {
+		p.add("resize.default_size", "must not exceed resize.max_size (%d)", r.MaxSize)
+	}
+	for i, s := range r.Sizes {
+		key := fmt.Sprintf("resize.sizes[%d]", i)
+		if s < 1 || (maxOK && s > r.MaxSize) {
+			p.add(key, "%d is outside 1..resize.max_size (%d)", s, r.MaxSize)
+		}
+		if j := slices.Index(r.Sizes, s); j < i {
+			p.add(key, "%d repeats resize.sizes[%d]", s, j)
+		}
+	}
+	formats := []string{"webp", "avif", "jpeg", "png"}
+	for i, f := range r.Formats {
+		if !slices.Contains(formats, f) {
+			p.add(fmt.Sprintf("resize.formats[%d]", i), "must be one of %s, not %q", strings.Join(formats, ", "), f)
+		}
+	}
+	if r.Quality < 1 || r.Quality > 100 {
+		p.add("resize.quality", "must be in 1..100")
+	}
+	if r.MaxSourceBytes <= 0 {
+		p.add("resize.max_source_bytes", "must be positive")
+	}
+	if r.MaxSourcePixels <= 0 {
+		p.add("resize.max_source_pixels", "must be positive")
+	}
+	if r.Workers < 0 {
+		p.add("resize.workers", "must not be negative")
+	}
+	if r.Queue < 0 {
+		p.add("resize.queue", "must not be negative")
+	}
+}
+
+func (s Security) check(p *problems) {
+	if s.SigningKey != "" && len(s.SigningKey) < MinSigningKeyBytes {
+		p.add("security.signing_key", "must be at least %d bytes", MinSigningKeyBytes)
+	}
+	for i, k := range s.PreviousSigningKeys {
+		if len(k) < MinSigningKeyBytes {
+			p.add(fmt.Sprintf("security.previous_signing_keys[%d]", i), "must be at least %d bytes", MinSigningKeyBytes)
+		}
+	}
+	if s.SigningKey == "" && len(s.PreviousSigningKeys) > 0 {
+		p.add("security.previous_signing_keys", "set without security.signing_key, so URLs are unsigned and these keys unused")
+	}
+}
+
+func (h HTTP) check(p *problems) {
+	for i, name := range h.PurgeTagHeaders {
+		if !isToken(name) {
+			p.add(fmt.Sprintf("http.purge_tag_headers[%d]", i), "%q is not a valid header field name", name)
+		}
+	}
+	for i, r := range h.PurgeRequests {
+		key := fmt.Sprintf("http.purge_requests[%d]", i)
+		if !isToken(r.Method) {
+			p.add(key+".method", "must be an HTTP method such as PURGE or POST")
+		}
+		if !isHTTPURL(strings.ReplaceAll(r.URL, "{tag}", "tag")) {
+			p.add(key+".url", "must be an absolute http(s) URL")
+		}
+		for _, name := range slices.Sorted(maps.Keys(r.Headers)) {
+			value := r.Headers[name]
+			if !isToken(name) {
+				p.add(key+".headers", "%q is not a valid header field name", name)
+			}
+			if strings.ContainsAny(value, "\r\n\x00") {
+				p.add(key+".headers."+name, "must not contain line breaks or NUL")
+			}
+		}
+	}
+}
+
+// isToken reports whether s is an RFC 9110 token, the grammar of header
+// field names and methods.
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range []byte(s) {
+		alnum := 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
+		if !alnum && !strings.ContainsRune("!#$%&'*+-.^_`|~", rune(c)) {
+			return false
+		}
+	}
+	return true
+}
