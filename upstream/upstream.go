@@ -54,3 +54,11 @@ func (e *Error) Error() string {
 }
 
 func (e *Error) Unwrap() error { return e.Err }
+
+// Namer is implemented by sources whose provider also knows the user's
+// name, so that a user without a photo can still get an initials avatar.
+type Namer interface {
+	// DisplayName returns the name the provider shows for the user. An
+	// unknown user is ErrNotFound; any other failure is an *Error.
+	DisplayName(ctx context.Context, userID string) (string, error)
+}

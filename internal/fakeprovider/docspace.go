@@ -1,0 +1,531 @@
+package fakeprovider
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"image"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"golang.org/x/image/draw"
+)
+
+// Routes of the DocSpace fake.
+const (
+	DocSpaceGetPhoto     = "GET /api/2.0/people/{id}/photo"
+	DocSpaceUploadPhoto  = "POST /api/2.0/people/{id}/photo"
+	DocSpaceUpdatePhoto  = "PUT /api/2.0/people/{id}/photo"
+	DocSpaceDeletePhoto  = "DELETE /api/2.0/people/{id}/photo"
+	DocSpaceCropPhoto    = "POST /api/2.0/people/{id}/photo/thumbnails"
+	DocSpaceGetPerson    = "GET /api/2.0/people/{id}"
+	DocSpacePhotoFile    = "GET /storage/userPhotos/root/{file}"
+	DocSpaceTempFile     = "GET /storage/userPhotos/temp/{file}"
+	DocSpaceDefaultPhoto = "GET /static/images/{file}"
+)
+
+const (
+	docSpaceMaxPhoto  = 5 << 20
+	photoPath         = "/storage/userPhotos/root/"
+	tempPath          = "/storage/userPhotos/temp/"
+	defaultPhotoPath  = "/static/images/"
+	defaultPhotoStart = "default_user_photo_size_"
+)
+
+// docSpaceSizes are the thumbnails DocSpace keeps beside the original.
+var docSpaceSizes = []struct {
+	key  string
+	edge int
+}{
+	{"retina", 360}, {"max", 200}, {"big", 82}, {"medium", 48}, {"small", 32},
+}
+
+// DocSpace fakes ONLYOFFICE DocSpace's people and photo API. API and
+// storage requests need an Authorization header equal to the API key.
+// Photo URLs are relative and carry a ?hash= that changes with every
+// change of the photo, as DocSpace's do; the file name alone stays the
+// same, so an old URL serves the new photo.
+type DocSpace struct {
+	*server
+	apiKey string
+
+	mu          sync.Mutex
+	people      map[string]*person
+	temp        map[string][]byte
+	changes     int
+	storageBase string
+}
+
+type person struct {
+	firstName, lastName string
+	photo               []byte // nil: the default pictures
+	format              string // "jpeg" or "png"
+	width, height       int
+	hash                string
+}
+
+// NewDocSpace starts a DocSpace fake that accepts apiKey. It closes when
+// t ends.
+func NewDocSpace(t testing.TB, apiKey string) *DocSpace {
+	d := &DocSpace{
+		apiKey: apiKey,
+		people: make(map[string]*person),
+		temp:   make(map[string][]byte),
+	}
+	d.server = newServer(t, func(r *http.Request) string { return r.Header.Get("Authorization") })
+	fileID := func(r *http.Request) string {
+		id, _, _ := strings.Cut(r.PathValue("file"), "_")
+		return id
+	}
+	none := func(*http.Request) string { return "" }
+	d.handle(DocSpaceGetPhoto, pathID, d.getPhoto)
+	d.handle(DocSpaceUploadPhoto, pathID, d.uploadPhoto)
+	d.handle(DocSpaceUpdatePhoto, pathID, d.updatePhoto)
+	d.handle(DocSpaceDeletePhoto, pathID, d.deletePhoto)
+	d.handle(DocSpaceCropPhoto, pathID, d.cropPhoto)
+	d.handle(DocSpaceGetPerson, pathID, d.getPerson)
+	d.handle(DocSpacePhotoFile, fileID, d.photoFile)
+	d.handle(DocSpaceTempFile, none, d.tempFile)
+	d.handle(DocSpaceDefaultPhoto, none, d.defaultPhoto)
+	return d
+}
+
+// AddPerson adds a user, or resets one, without a photo. User ids must not
+// contain an underscore, which separates the id in photo file names.
+func (d *DocSpace) AddPerson(userID, firstName, lastName string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.people[userID] = &person{firstName: firstName, lastName: lastName}
+}
+
+// SetPhoto sets the user's photo, adding the user (named "User {id}") if
+// need be. img must be a JPEG or PNG.
+func (d *DocSpace) SetPhoto(userID string, img []byte) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	p := d.people[userID]
+	if p == nil {
+		p = &person{firstName: "User", lastName: userID}
+		d.people[userID] = p
+	}
+	if err := d.setPhotoLocked(p, img); err != nil {
+		panic("fakeprovider: DocSpace.SetPhoto: " + err.Error())
+	}
+}
+
+// Photo returns the user's photo as stored; false when the user has the
+// default pictures.
+func (d *DocSpace) Photo(userID string) ([]byte, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	p := d.people[userID]
+	if p == nil || p.photo == nil {
+		return nil, false
+	}
+	return p.photo, true
+}
+
+// PhotoURL returns the URL the API reports as the user's original photo.
+func (d *DocSpace) PhotoURL(userID string) string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	p := d.people[userID]
+	if p == nil {
+		return ""
+	}
+	return d.thumbnailsLocked(userID, p)["original"]
+}
+
+// SetStorageBase makes photo URLs absolute under base (say another
+// server's URL) instead of relative, as a DocSpace whose storage is
+// served from another host reports them.
+func (d *DocSpace) SetStorageBase(base string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.storageBase = strings.TrimSuffix(base, "/")
+}
+
+func (d *DocSpace) setPhotoLocked(p *person, img []byte) error {
+	header, err := imageConfig(img)
+	if err != nil {
+		return fmt.Errorf("not a JPEG or PNG image: %w", err)
+	}
+	d.changes++
+	p.photo, p.format = img, header.format
+	p.width, p.height = header.Width, header.Height
+	p.hash = strconv.Itoa(1000 + d.changes)
+	return nil
+}
+
+func (p *person) originalName(userID string) string {
+	return fmt.Sprintf("%s_orig_%d-%d.%s", userID, p.width, p.height, p.format)
+}
+
+func (p *person) sizeName(userID string, edge int) string {
+	return fmt.Sprintf("%s_size_%d-%d.%s", userID, edge, edge, p.format)
+}
+
+// thumbnailsLocked is the photo set DocSpace reports: the original and
+// its thumbnails, or the default pictures.
+func (d *DocSpace) thumbnailsLocked(userID string, p *person) map[string]string {
+	set := make(map[string]string)
+	if p.photo == nil {
+		set["original"] = defaultPhotoPath + defaultPhotoName(1280)
+		for _, s := range docSpaceSizes {
+			set[s.key] = defaultPhotoPath + defaultPhotoName(s.edge)
+		}
+		return set
+	}
+	link := func(name string) string {
+		return d.storageBase + photoPath + name + "?hash=" + p.hash
+	}
+	set["original"] = link(p.originalName(userID))
+	for _, s := range docSpaceSizes {
+		set[s.key] = link(p.sizeName(userID, s.edge))
+	}
+	return set
+}
+
+func defaultPhotoName(edge int) string {
+	return fmt.Sprintf("%s%d-%d.png", defaultPhotoStart, edge, edge)
+}
+
+// authorized answers 401 unless the request carries the API key.
+func (d *DocSpace) authorized(w http.ResponseWriter, r *http.Request) bool {
+	if r.Header.Get("Authorization") != d.apiKey {
+		docSpaceError(w, http.StatusUnauthorized, "Unauthorized")
+		return false
+	}
+	return true
+}
+
+// personFor finds the request's {id}, answering 404 when unknown.
+func (d *DocSpace) personFor(w http.ResponseWriter, r *http.Request) (string, *person) {
+	id := r.PathValue("id")
+	d.mu.Lock()
+	p := d.people[id]
+	d.mu.Unlock()
+	if p == nil {
+		docSpaceError(w, http.StatusNotFound, "The user could not be found")
+	}
+	return id, p
+}
+
+func (d *DocSpace) getPhoto(w http.ResponseWriter, r *http.Request) {
+	if !d.authorized(w, r) {
+		return
+	}
+	id, p := d.personFor(w, r)
+	if p == nil {
+		return
+	}
+	d.mu.Lock()
+	set := d.thumbnailsLocked(id, p)
+	d.mu.Unlock()
+	docSpaceJSON(w, r, set)
+}
+
+func (d *DocSpace) getPerson(w http.ResponseWriter, r *http.Request) {
+	if !d.authorized(w, r) {
+		return
+	}
+	id, p := d.personFor(w, r)
+	if p == nil {
+		return
+	}
+	d.mu.Lock()
+	set := d.thumbnailsLocked(id, p)
+	doc := map[string]any{
+		"id":             id,
+		"userName":       strings.ToLower(p.firstName + "." + p.lastName),
+		"firstName":      p.firstName,
+		"lastName":       p.lastName,
+		"displayName":    strings.TrimSpace(p.firstName + " " + p.lastName),
+		"email":          id + "@docspace.invalid",
+		"hasAvatar":      p.photo != nil,
+		"avatarOriginal": set["original"],
+		"avatarMax":      set["max"],
+		"avatar":         set["big"],
+		"avatarMedium":   set["medium"],
+		"avatarSmall":    set["small"],
+	}
+	d.mu.Unlock()
+	docSpaceJSON(w, r, doc)
+}
+
+// uploadPhoto takes a multipart file (the part named File) and Autosave.
+// With Autosave=true the file becomes the photo; otherwise it is kept as a
+// temporary file for the thumbnails request. A bad file is, as in
+// DocSpace, HTTP 200 with success false, and changes nothing.
+func (d *DocSpace) uploadPhoto(w http.ResponseWriter, r *http.Request) {
+	if !d.authorized(w, r) {
+		return
+	}
+	id, p := d.personFor(w, r)
+	if p == nil {
+		return
+	}
+	img, autosave, err := readPhotoUpload(r)
+	if err != nil {
+		docSpaceJSON(w, r, map[string]any{"success": false, "message": err.Error()})
+		return
+	}
+	d.mu.Lock()
+	var data string
+	if autosave {
+		err = d.setPhotoLocked(p, img)
+		data = d.thumbnailsLocked(id, p)["original"]
+	} else {
+		d.changes++
+		header, _ := imageConfig(img) // readPhotoUpload checked it
+		name := fmt.Sprintf("%d.%s", d.changes, header.format)
+		d.temp[name] = img
+		data = d.storageBase + tempPath + name
+	}
+	d.mu.Unlock()
+	if err != nil {
+		docSpaceJSON(w, r, map[string]any{"success": false, "message": err.Error()})
+		return
+	}
+	docSpaceJSON(w, r, map[string]any{"success": true, "data": data})
+}
+
+func readPhotoUpload(r *http.Request) (img []byte, autosave bool, err error) {
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return nil, false, errors.New("expected a multipart/form-data body")
+	}
+	for {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, false, fmt.Errorf("reading the multipart body: %w", err)
+		}
+		switch part.FormName() {
+		case "Autosave":
+			v, _ := io.ReadAll(io.LimitReader(part, 16))
+			autosave = strings.EqualFold(strings.TrimSpace(string(v)), "true")
+		case "File":
+			if img, err = readImagePart(part, docSpaceMaxPhoto); err != nil {
+				return nil, false, err
+			}
+		}
+	}
+	if img == nil {
+		return nil, false, errors.New("no file was uploaded")
+	}
+	return img, autosave, nil
+}
+
+// updatePhoto sets the photo from {"files": url}, where url names a file
+// this fake serves (DocSpace itself would download any URL).
+func (d *DocSpace) updatePhoto(w http.ResponseWriter, r *http.Request) {
+	if !d.authorized(w, r) {
+		return
+	}
+	id, p := d.personFor(w, r)
+	if p == nil {
+		return
+	}
+	var body struct {
+		Files string `json:"files"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+		docSpaceError(w, http.StatusBadRequest, "invalid JSON body")
+		return
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	img, ok := d.fileLocked(body.Files)
+	if !ok {
+		docSpaceError(w, http.StatusBadRequest, "files must name an image this server holds")
+		return
+	}
+	if err := d.setPhotoLocked(p, img); err != nil {
+		docSpaceError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	docSpaceJSON(w, r, d.thumbnailsLocked(id, p))
+}
+
+// deletePhoto puts the default pictures back and reports them.
+func (d *DocSpace) deletePhoto(w http.ResponseWriter, r *http.Request) {
+	if !d.authorized(w, r) {
+		return
+	}
+	id, p := d.personFor(w, r)
+	if p == nil {
+		return
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.changes++
+	p.photo, p.hash = nil, ""
+	docSpaceJSON(w, r, d.thumbnailsLocked(id, p))
+}
+
+// cropPhoto makes the photo the given rectangle of tmpFile (or of the
+// current photo when tmpFile is empty), with a new hash.
+func (d *DocSpace) cropPhoto(w http.ResponseWriter, r *http.Request) {
+	if !d.authorized(w, r) {
+		return
+	}
+	id, p := d.personFor(w, r)
+	if p == nil {
+		return
+	}
+	var body struct {
+		TmpFile string `json:"tmpFile"`
+		X       int    `json:"x"`
+		Y       int    `json:"y"`
+		Width   int    `json:"width"`
+		Height  int    `json:"height"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+		docSpaceError(w, http.StatusBadRequest, "invalid JSON body")
+		return
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	src, ok := p.photo, p.photo != nil
+	if body.TmpFile != "" {
+		src, ok = d.fileLocked(body.TmpFile)
+	}
+	if !ok {
+		docSpaceError(w, http.StatusBadRequest, "no image to crop")
+		return
+	}
+	img, _, err := decodeImage(src)
+	if err != nil {
+		docSpaceError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	rect := image.Rect(body.X, body.Y, body.X+body.Width, body.Y+body.Height).Intersect(img.Bounds())
+	if rect.Empty() {
+		docSpaceError(w, http.StatusBadRequest, "the crop rectangle is outside the image")
+		return
+	}
+	cropped := image.NewRGBA(image.Rect(0, 0, rect.Dx(), rect.Dy()))
+	draw.Draw(cropped, cropped.Bounds(), img, rect.Min, draw.Src)
+	if err := d.setPhotoLocked(p, encodeJPEG(cropped)); err != nil {
+		docSpaceError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	docSpaceJSON(w, r, d.thumbnailsLocked(id, p))
+}
+
+// fileLocked returns the bytes of a photo or temporary file this fake
+// serves, named by an absolute or relative URL or a bare temporary name.
+func (d *DocSpace) fileLocked(ref string) ([]byte, bool) {
+	u, err := url.Parse(ref)
+	if err != nil {
+		return nil, false
+	}
+	switch {
+	case strings.HasPrefix(u.Path, tempPath):
+		img, ok := d.temp[strings.TrimPrefix(u.Path, tempPath)]
+		return img, ok
+	case strings.HasPrefix(u.Path, photoPath):
+		img, _, ok := d.photoFileLocked(strings.TrimPrefix(u.Path, photoPath))
+		return img, ok
+	default:
+		img, ok := d.temp[ref]
+		return img, ok
+	}
+}
+
+// photoFileLocked finds a stored photo file by name: an original or one of
+// its thumbnails, which it renders.
+func (d *DocSpace) photoFileLocked(name string) ([]byte, string, bool) {
+	id, _, _ := strings.Cut(name, "_")
+	p := d.people[id]
+	if p == nil || p.photo == nil {
+		return nil, "", false
+	}
+	if name == p.originalName(id) {
+		return p.photo, p.format, true
+	}
+	for _, s := range docSpaceSizes {
+		if name == p.sizeName(id, s.edge) {
+			img, _, err := decodeImage(p.photo)
+			if err != nil {
+				return nil, "", false
+			}
+			thumb := scale(img, s.edge, s.edge, draw.ApproxBiLinear)
+			if p.format == "png" {
+				return encodePNG(thumb), p.format, true
+			}
+			return encodeJPEG(thumb), p.format, true
+		}
+	}
+	return nil, "", false
+}
+
+func (d *DocSpace) photoFile(w http.ResponseWriter, r *http.Request) {
+	if !d.authorized(w, r) {
+		return
+	}
+	d.mu.Lock()
+	img, format, ok := d.photoFileLocked(r.PathValue("file"))
+	d.mu.Unlock()
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	w.Header().Set("Content-Type", "image/"+format)
+	_, _ = w.Write(img)
+}
+
+func (d *DocSpace) tempFile(w http.ResponseWriter, r *http.Request) {
+	if !d.authorized(w, r) {
+		return
+	}
+	d.mu.Lock()
+	img, ok := d.temp[r.PathValue("file")]
+	d.mu.Unlock()
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	w.Header().Set("Content-Type", http.DetectContentType(img))
+	_, _ = w.Write(img)
+}
+
+// defaultPhoto serves the stock pictures, which need no credentials.
+func (d *DocSpace) defaultPhoto(w http.ResponseWriter, r *http.Request) {
+	var edge int
+	if _, err := fmt.Sscanf(r.PathValue("file"), defaultPhotoStart+"%d-", &edge); err != nil || edge < 1 || edge > 1280 ||
+		r.PathValue("file") != defaultPhotoName(edge) {
+		http.NotFound(w, r)
+		return
+	}
+	w.Header().Set("Content-Type", "image/png")
+	_, _ = w.Write(initials("docspace-default", "", edge))
+}
+
+// docSpaceJSON writes DocSpace's success envelope around response.
+func docSpaceJSON(w http.ResponseWriter, r *http.Request, response any) {
+	writeJSON(w, http.StatusOK, map[string]any{
+		"response":   response,
+		"count":      1,
+		"links":      []map[string]string{{"href": r.URL.String(), "action": r.Method}},
+		"status":     0,
+		"statusCode": http.StatusOK,
+	})
+}
+
+// docSpaceError writes DocSpace's error envelope.
+func docSpaceError(w http.ResponseWriter, status int, message string) {
+	writeJSON(w, status, map[string]any{
+		"error":      map[string]any{"message": message, "type": "System.Exception", "stack": ""},
+		"status":     1,
+		"statusCode": status,
+	})
+}

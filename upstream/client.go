@@ -1,0 +1,126 @@
+package upstream
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/avatarproxy/avatarproxy/config"
+)
+
+// MaxRedirects is how many redirects a fetch follows, all within the
+// upstream's own origin.
+const MaxRedirects = 3
+
+var (
+	// errForbiddenAddress marks a dial refused by the address guard.
+	errForbiddenAddress = errors.New("refusing to connect to a link-local or unspecified address")
+	// errRedirect marks a redirect the client refused to follow.
+	errRedirect = errors.New("redirect refused")
+)
+
+// NewTransport returns the transport for an upstream: its connect and
+// response-header timeouts, keep-alives, no proxy from the environment, and
+// a dial guard that refuses link-local addresses (cloud metadata services
+// live at 169.254.169.254) and the unspecified address. Loopback and
+// private addresses stay allowed: upstreams are often internal services.
+func NewTransport(cfg config.Upstream) *http.Transport {
+	connect, header, _ := cfg.Timeouts()
+	dialer := &net.Dialer{
+		Timeout:   connect,
+		KeepAlive: 30 * time.Second,
+		// Control runs after name resolution, on the address actually
+		// dialled, so a hostname that resolves to a forbidden address is
+		// caught too.
+		Control: refuseForbiddenAddress,
+	}
+	return &http.Transport{
+		Proxy:                 nil,
+		DialContext:           dialer.DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          100,
+		MaxIdleConnsPerHost:   32,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   connect,
+		ResponseHeaderTimeout: header,
+		ExpectContinueTimeout: time.Second,
+	}
+}
+
+// NewHTTPClient returns the client for an upstream: NewTransport's rules,
+// plus redirects followed at most MaxRedirects times and only within the
+// origin (scheme, host and port) of the upstream's base_url or
+// url_template. The client has no overall timeout: callers bound each
+// fetch, body included, with a context deadline.
+func NewHTTPClient(cfg config.Upstream) *http.Client {
+	return &http.Client{
+		Transport:     NewTransport(cfg),
+		CheckRedirect: sameOriginRedirects(configuredOrigin(cfg)),
+	}
+}
+
+// configuredOrigin is the origin of the upstream's base_url, or of its
+// url_template for the http kind; empty when neither parses.
+func configuredOrigin(cfg config.Upstream) string {
+	raw := cfg.BaseURL
+	if raw == "" {
+		raw = strings.ReplaceAll(cfg.URLTemplate, userIDPlaceholder, "x")
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return ""
+	}
+	return originOf(u)
+}
+
+// originOf returns u's scheme, host and port with the default port made
+// explicit, so that https://a and https://a:443 compare equal.
+func originOf(u *url.URL) string {
+	scheme := strings.ToLower(u.Scheme)
+	port := u.Port()
+	if port == "" {
+		switch scheme {
+		case "http":
+			port = "80"
+		case "https":
+			port = "443"
+		}
+	}
+	return scheme + "://" + net.JoinHostPort(strings.ToLower(u.Hostname()), port)
+}
+
+func sameOriginRedirects(origin string) func(*http.Request, []*http.Request) error {
+	return func(req *http.Request, via []*http.Request) error {
+		if len(via) > MaxRedirects {
+			return fmt.Errorf("%w: more than %d redirects", errRedirect, MaxRedirects)
+		}
+		if origin == "" || originOf(req.URL) != origin {
+			return fmt.Errorf("%w: to another origin (%s)", errRedirect, req.URL.Host)
+		}
+		return nil
+	}
+}
+
+// refuseForbiddenAddress is a net.Dialer.Control hook; it runs before the
+// connection attempt, so a refused address never sees a packet.
+func refuseForbiddenAddress(network, address string, _ syscall.RawConn) error {
+	host, _, err := net.SplitHostPort(address)
+	if err != nil {
+		return fmt.Errorf("dial guard: %w", err)
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return fmt.Errorf("dial guard: %w", err)
+	}
+	ip = ip.Unmap()
+	if ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() || ip.IsUnspecified() {
+		return fmt.Errorf("%w: %s", errForbiddenAddress, ip)
+	}
+	return nil
+}

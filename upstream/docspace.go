@@ -1,0 +1,121 @@
+package upstream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"path"
+	"strings"
+
+	"github.com/avatarproxy/avatarproxy/config"
+)
+
+// defaultPhotoPrefix starts the file name of the stock picture DocSpace
+// reports for a user who has not set a photo.
+const defaultPhotoPrefix = "default_user_photo_size_"
+
+// docSpaceSource fetches avatars from ONLYOFFICE DocSpace in two steps: the
+// people API names the photo's URL, then the photo itself is fetched.
+type docSpaceSource struct {
+	fetch   *fetcher
+	baseURL *url.URL
+	base    string
+	origin  string
+}
+
+func newDocSpaceSource(cfg config.Upstream, opt Options) (*docSpaceSource, error) {
+	baseURL, base, err := parseBaseURL(cfg.BaseURL)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.APIKey == "" {
+		return nil, errors.New("api_key is required")
+	}
+	header := http.Header{
+		"Authorization": {cfg.APIKey},
+		"Accept":        {"application/json"},
+	}
+	return &docSpaceSource{
+		fetch:   newFetcher(cfg, opt, header),
+		baseURL: baseURL,
+		base:    base,
+		origin:  originOf(baseURL),
+	}, nil
+}
+
+// Fetch reads response.original from /api/2.0/people/{id}/photo and
+// fetches it. That URL carries a ?hash= that changes with the photo, so it
+// serves as the ETag: an unchanged URL is NotModified without a download.
+// The photo is fetched only from base_url's own origin, since the API key
+// goes with it.
+func (s *docSpaceSource) Fetch(ctx context.Context, userID string, cond Validators) (*Original, error) {
+	if !isPathSegmentID(userID) {
+		return nil, ErrNotFound
+	}
+	ctx, cancel := s.fetch.withDeadline(ctx)
+	defer cancel()
+
+	var photo struct {
+		Response struct {
+			Original string `json:"original"`
+		} `json:"response"`
+	}
+	if err := s.fetch.getJSON(ctx, s.base+"/api/2.0/people/"+url.PathEscape(userID)+"/photo", &photo); err != nil {
+		return nil, err
+	}
+	if photo.Response.Original == "" {
+		return nil, s.fetch.fail("bad-response", errors.New("photo response names no original"))
+	}
+	original, err := s.baseURL.Parse(photo.Response.Original)
+	if err != nil {
+		return nil, s.fetch.fail("bad-response", fmt.Errorf("original photo URL: %w", err))
+	}
+	if strings.HasPrefix(path.Base(original.Path), defaultPhotoPrefix) {
+		return nil, ErrNotFound
+	}
+	if originOf(original) != s.origin {
+		return nil, s.fetch.fail("foreign-host", fmt.Errorf("original photo is on %s, not on base_url's host", original.Host))
+	}
+
+	version := Validators{ETag: original.String()}
+	if cond.ETag == version.ETag {
+		return &Original{NotModified: true, Validators: version}, nil
+	}
+	r, err := s.fetch.get(ctx, version.ETag, Validators{})
+	if err != nil {
+		return nil, err
+	}
+	switch r.status {
+	case http.StatusOK:
+		return &Original{Body: r.body, Validators: version}, nil
+	case http.StatusNotFound:
+		// The photo went away between the two requests.
+		return nil, ErrNotFound
+	default:
+		return nil, s.fetch.statusError(r)
+	}
+}
+
+// DisplayName reads response.displayName from /api/2.0/people/{id}.
+func (s *docSpaceSource) DisplayName(ctx context.Context, userID string) (string, error) {
+	if !isPathSegmentID(userID) {
+		return "", ErrNotFound
+	}
+	var person struct {
+		Response struct {
+			DisplayName string `json:"displayName"`
+			FirstName   string `json:"firstName"`
+			LastName    string `json:"lastName"`
+		} `json:"response"`
+	}
+	if err := s.fetch.getJSON(ctx, s.base+"/api/2.0/people/"+url.PathEscape(userID), &person); err != nil {
+		return "", err
+	}
+	p := person.Response
+	if p.DisplayName != "" {
+		return p.DisplayName, nil
+	}
+	return strings.TrimSpace(p.FirstName + " " + p.LastName), nil
+}

@@ -1,0 +1,82 @@
+package upstream
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/avatarproxy/avatarproxy/config"
+)
+
+// DefaultMaxBytes bounds an original when Options.MaxBytes is not set.
+const DefaultMaxBytes = 10 << 20
+
+// Options are the settings a Source takes from outside its own upstream
+// configuration.
+type Options struct {
+	// MaxBytes bounds the size of an original, enforced while reading.
+	// Zero or less means DefaultMaxBytes.
+	MaxBytes int64
+	// Observe, when set, is called once per outbound request with the
+	// response's status code ("200", "404", "304", ...) or "error" when no
+	// response came, and how long the request took, body included. For the
+	// file kind it is called once per fetch with "200", "404", "304" or
+	// "error".
+	Observe func(upstream, code string, d time.Duration)
+}
+
+// New returns the Source for an upstream, chosen by cfg.Kind. The docspace
+// and activecollab sources also implement Namer.
+func New(cfg config.Upstream, opt Options) (Source, error) {
+	if opt.MaxBytes <= 0 {
+		opt.MaxBytes = DefaultMaxBytes
+	}
+	var (
+		src Source
+		err error
+	)
+	switch cfg.Kind {
+	case "file":
+		src, err = newFileSource(cfg, opt)
+	case "http":
+		src, err = newHTTPSource(cfg, opt)
+	case "box":
+		src, err = newBoxSource(cfg, opt)
+	case "docspace":
+		src, err = newDocSpaceSource(cfg, opt)
+	case "activecollab":
+		src, err = newActiveCollabSource(cfg, opt)
+	case "gravatar":
+		src, err = newGravatarSource(cfg, opt)
+	default:
+		err = fmt.Errorf("unknown kind %q", cfg.Kind)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("upstream %q: %w", cfg.Name, err)
+	}
+	return src, nil
+}
+
+// parseBaseURL checks that base_url is an absolute http(s) URL and returns
+// it without a trailing slash, ready for paths to be appended.
+func parseBaseURL(raw string) (*url.URL, string, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, "", fmt.Errorf("base_url: %w", err)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, "", fmt.Errorf("base_url %q: want an absolute http or https URL", raw)
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return nil, "", fmt.Errorf("base_url %q: must not carry a query or fragment", raw)
+	}
+	return u, strings.TrimSuffix(u.String(), "/"), nil
+}
+
+// isPathSegmentID reports whether id can stand as one segment of a
+// provider's URL path. Escaping keeps a slash inside the segment, but "."
+// and ".." would still be resolved as path steps by servers on the way.
+func isPathSegmentID(id string) bool {
+	return id != "" && id != "." && id != ".."
+}
