@@ -24,10 +24,19 @@ type Options struct {
 	// file kind it is called once per fetch with "200", "404", "304" or
 	// "error".
 	Observe func(upstream, code string, d time.Duration)
+	// Breaker tunes the circuit breaker in front of every upstream but the
+	// file kind; the zero value means the defaults.
+	Breaker BreakerConfig
+	// OnStateChange, when set, is called with open true when an upstream's
+	// circuit opens and false when it closes again. It runs inside the
+	// breaker's lock, so it must be quick and must not call the Source.
+	OnStateChange func(upstream string, open bool)
 }
 
 // New returns the Source for an upstream, chosen by cfg.Kind. The docspace
-// and activecollab sources also implement Namer.
+// and activecollab sources also implement Namer. Sources that reach the
+// network sit behind a circuit breaker (see WithBreaker); the file kind
+// does not, since a local disk has no outage to shield callers from.
 func New(cfg config.Upstream, opt Options) (Source, error) {
 	if opt.MaxBytes <= 0 {
 		opt.MaxBytes = DefaultMaxBytes
@@ -55,7 +64,10 @@ func New(cfg config.Upstream, opt Options) (Source, error) {
 	if err != nil {
 		return nil, fmt.Errorf("upstream %q: %w", cfg.Name, err)
 	}
-	return src, nil
+	if cfg.Kind == "file" {
+		return src, nil
+	}
+	return newBreaker(cfg.Name, src, opt.Breaker, opt.OnStateChange), nil
 }
 
 // parseBaseURL checks that base_url is an absolute http(s) URL and returns

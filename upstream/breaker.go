@@ -1,0 +1,165 @@
+package upstream
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/sony/gobreaker/v2"
+)
+
+// Defaults for a BreakerConfig left at zero.
+const (
+	DefaultBreakerFailures = 5
+	DefaultBreakerCooldown = 10 * time.Second
+)
+
+// BreakerConfig tunes the circuit breaker New puts in front of every
+// network upstream.
+type BreakerConfig struct {
+	// Failures is how many failures in a row open the circuit. Zero means
+	// DefaultBreakerFailures.
+	Failures uint32
+	// Cooldown is how long an open circuit refuses fetches before it lets
+	// one probe through. Zero or less means DefaultBreakerCooldown.
+	Cooldown time.Duration
+}
+
+// WithBreaker returns src behind a circuit breaker, so that an upstream
+// that is down costs its callers an immediate error rather than a timeout
+// each. Only failures that say the upstream is unwell count: timeouts,
+// unreachable hosts and 5xx statuses. While the circuit is open, Fetch
+// returns an *Error with Reason "circuit-open" without a request. After
+// the cooldown one probe goes through: success closes the circuit, failure
+// opens it again. The result implements Namer when src does, with
+// DisplayName behind the same breaker.
+func WithBreaker(name string, src Source, cfg BreakerConfig) Source {
+	return newBreaker(name, src, cfg, nil)
+}
+
+// newBreaker is WithBreaker with a hook called whenever the circuit opens
+// or closes again.
+func newBreaker(name string, src Source, cfg BreakerConfig, onChange func(upstream string, open bool)) Source {
+	if cfg.Failures == 0 {
+		cfg.Failures = DefaultBreakerFailures
+	}
+	if cfg.Cooldown <= 0 {
+		cfg.Cooldown = DefaultBreakerCooldown
+	}
+	st := gobreaker.Settings{
+		Name:    name,
+		Timeout: cfg.Cooldown,
+		ReadyToTrip: func(c gobreaker.Counts) bool {
+			return c.ConsecutiveFailures >= cfg.Failures
+		},
+	}
+	if onChange != nil {
+		// Half-open is a detail of recovery: callers hear only of the
+		// circuit opening and of it closing again.
+		st.OnStateChange = func(name string, from, to gobreaker.State) {
+			if open := to != gobreaker.StateClosed; open != (from != gobreaker.StateClosed) {
+				onChange(name, open)
+			}
+		}
+	}
+	b := &breaker{name: name, src: src, cb: gobreaker.NewTwoStepCircuitBreaker[struct{}](st)}
+	if n, ok := src.(Namer); ok {
+		return &namingBreaker{breaker: b, namer: n}
+	}
+	return b
+}
+
+type breaker struct {
+	name string
+	src  Source
+	cb   *gobreaker.TwoStepCircuitBreaker[struct{}]
+}
+
+func (b *breaker) Fetch(ctx context.Context, userID string, cond Validators) (*Original, error) {
+	done, err := b.allow()
+	if err != nil {
+		return nil, err
+	}
+	o, err := b.src.Fetch(ctx, userID, cond)
+	b.record(ctx, err, done)
+	return o, err
+}
+
+// allow returns the circuit-open error when the breaker refuses a call,
+// both while open and while the half-open probe is in flight.
+func (b *breaker) allow() (func(bool), error) {
+	done, err := b.cb.Allow()
+	if err != nil {
+		return nil, &Error{Upstream: b.name, Reason: "circuit-open"}
+	}
+	return done, nil
+}
+
+// record tells the breaker what a call's error says about the upstream.
+func (b *breaker) record(ctx context.Context, err error, done func(bool)) {
+	switch outcome(ctx, err) {
+	case healthy:
+		done(true)
+	case unwell:
+		done(false)
+	default:
+		// A call that proves nothing leaves the counts alone. A probe must
+		// still be settled, or the half-open circuit would wait for it
+		// forever; without proof of health it stays open. No one else can
+		// move a half-open circuit while its probe is out, and done ignores
+		// a call made before the state changed, so checking here is safe.
+		if b.cb.State() == gobreaker.StateHalfOpen {
+			done(false)
+		}
+	}
+}
+
+type namingBreaker struct {
+	*breaker
+	namer Namer
+}
+
+func (b *namingBreaker) DisplayName(ctx context.Context, userID string) (string, error) {
+	done, err := b.allow()
+	if err != nil {
+		return "", err
+	}
+	name, err := b.namer.DisplayName(ctx, userID)
+	b.record(ctx, err, done)
+	return name, err
+}
+
+// verdict is what one call says about an upstream's health.
+type verdict int
+
+const (
+	inconclusive verdict = iota
+	healthy
+	unwell
+)
+
+// outcome sorts a call's error by what it says about the upstream's
+// health. Anything the upstream answered, even with an error about the
+// content, shows it is up. A caller that hung up, and requests refused
+// before they were sent, show nothing either way.
+func outcome(ctx context.Context, err error) verdict {
+	if err == nil || errors.Is(err, ErrNotFound) {
+		return healthy
+	}
+	if errors.Is(ctx.Err(), context.Canceled) {
+		return inconclusive
+	}
+	var ue *Error
+	if !errors.As(err, &ue) {
+		return inconclusive
+	}
+	switch r := ue.Reason; {
+	case r == "timeout", r == "unreachable", strings.HasPrefix(r, "status-5"):
+		return unwell
+	case r == "canceled", r == "bad-url", r == "forbidden-address":
+		return inconclusive
+	default:
+		return healthy
+	}
+}
