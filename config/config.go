@@ -8,16 +8,19 @@ import "time"
 // Config is the whole configuration. Field tags name the YAML keys; the
 // environment override of a key is AVATARPROXY_ + its path in upper snake case.
 type Config struct {
-	Listen             string     `yaml:"listen"`
-	MetricsListen      string     `yaml:"metrics_listen"`
-	DefaultAvatar      string     `yaml:"default_avatar"`
-	ActiveCollabDropin string     `yaml:"activecollab_dropin"`
-	ShutdownTimeout    Duration   `yaml:"shutdown_timeout"`
-	Upstreams          []Upstream `yaml:"upstreams"`
-	Cache              Cache      `yaml:"cache"`
-	Resize             Resize     `yaml:"resize"`
-	Security           Security   `yaml:"security"`
-	HTTP               HTTP       `yaml:"http"`
+	Listen             string   `yaml:"listen"`
+	MetricsListen      string   `yaml:"metrics_listen"`
+	DefaultAvatar      string   `yaml:"default_avatar"`
+	ActiveCollabDropin string   `yaml:"activecollab_dropin"`
+	ShutdownTimeout    Duration `yaml:"shutdown_timeout"`
+	// ShutdownDelay keeps serving, with /readyz failing, this long after
+	// SIGTERM before the listener closes, so load balancers stop sending.
+	ShutdownDelay Duration   `yaml:"shutdown_delay"`
+	Upstreams     []Upstream `yaml:"upstreams"`
+	Cache         Cache      `yaml:"cache"`
+	Resize        Resize     `yaml:"resize"`
+	Security      Security   `yaml:"security"`
+	HTTP          HTTP       `yaml:"http"`
 }
 
 // Upstream is one avatar provider. Kind selects which of the other keys apply.
@@ -77,6 +80,7 @@ type PurgeRequest struct {
 	Method  string            `yaml:"method"`
 	URL     string            `yaml:"url"`
 	Headers map[string]string `yaml:"headers"`
+	Body    string            `yaml:"body"` // optional, as in Cloudflare's {"tags":["{tag}"]}
 }
 
 // Size is a byte count written as 256MiB, 10MB or a plain integer.

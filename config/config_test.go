@@ -209,7 +209,7 @@ func TestParseReportsEveryDecodeProblem(t *testing.T) {
 
 func TestExpand(t *testing.T) {
 	env := []string{"TOKEN=s3cret", "EMPTY=", "LISTEN=:9000"}
-	doc := "listen: ${LISTEN}\nupstreams:\n  - {name: b, kind: box, base_url: 'https://x.test', token: '${TOKEN}', webhook_secret: 'a$$b$c${EMPTY}'}\n"
+	doc := "listen: ${LISTEN}\nupstreams:\n  - {name: b, kind: activecollab, base_url: 'https://x.test', token: '${TOKEN}', webhook_secret: 'a$$b$c${EMPTY}'}\n"
 	c, err := Parse([]byte(doc), env)
 	if err != nil {
 		t.Fatal(err)
@@ -439,6 +439,8 @@ func TestValidate(t *testing.T) {
 		{"base_url on file", func(c *Config) { c.Upstreams[0].BaseURL = "https://x.test" }, "upstreams[0] (local).base_url: does not apply to kind file"},
 		{"token on gravatar", func(c *Config) { c.Upstreams[5].Token = "t" }, "upstreams[5] (grav).token: does not apply"},
 		{"api_key on box", func(c *Config) { c.Upstreams[2].APIKey = "k" }, "upstreams[2] (box).api_key: does not apply"},
+		{"webhook_secret on box", func(c *Config) { c.Upstreams[2].WebhookSecret = "s" }, "upstreams[2] (box).webhook_secret: does not apply"},
+		{"negative shutdown_delay", func(c *Config) { c.ShutdownDelay = Duration(-time.Second) }, "shutdown_delay: must not be negative"},
 		{"timeout on file", func(c *Config) { c.Upstreams[0].Timeout = Duration(time.Second) }, "upstreams[0] (local).timeout: does not apply"},
 		{"negative timeout", func(c *Config) { c.Upstreams[1].HeaderTimeout = -1 }, "upstreams[1] (cdn).header_timeout: must not be negative"},
 		{"prefix on http", func(c *Config) { c.Upstreams[1].PassthroughPrefix = "/cdn" }, "upstreams[1] (cdn).passthrough_prefix: does not apply to kind http"},

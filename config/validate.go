@@ -65,6 +65,9 @@ func (c *Config) Validate() error {
 	c.Resize.check(&p)
 	c.Security.check(&p)
 	c.HTTP.check(&p)
+	if c.ShutdownDelay < 0 {
+		p.add("shutdown_delay", "must not be negative")
+	}
 	if c.ShutdownTimeout <= 0 {
 		p.add("shutdown_timeout", "must be positive")
 	}
@@ -234,8 +237,11 @@ func keyApplies(kind, key string) bool {
 		return kind == KindBox || kind == KindActiveCollab
 	case "api_key":
 		return kind == KindDocSpace
-	case "passthrough_prefix", "webhook_secret":
+	case "passthrough_prefix":
 		return kind == KindBox || kind == KindDocSpace || kind == KindActiveCollab
+	case "webhook_secret":
+		// Box's webhooks never report user changes.
+		return kind == KindDocSpace || kind == KindActiveCollab
 	}
 	return kind != KindFile // network timeouts
 }

@@ -34,6 +34,7 @@ type Metrics struct {
 
 	ResizeDuration *prometheus.HistogramVec
 	Invalidations  *prometheus.CounterVec
+	CDNPurges      *prometheus.CounterVec
 }
 
 // New creates the collectors and registers them, with the Go and process
@@ -85,6 +86,10 @@ func New() *Metrics {
 			Name: "avatarproxy_invalidations_total",
 			Help: "Per-user invalidations, by upstream and what caused them.",
 		}, []string{"upstream", "source"}),
+		CDNPurges: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "avatarproxy_cdn_purges_total",
+			Help: "CDN purge attempts, by result: ok, retry (failed, will retry), failed (given up, or dropped with the queue full).",
+		}, []string{"result"}),
 	}
 	m.Registry.MustRegister(
 		collectors.NewGoCollector(),
@@ -92,7 +97,7 @@ func New() *Metrics {
 		m.HTTPRequests, m.HTTPRequestDuration, m.Inflight,
 		m.CacheHits, m.CacheMisses, m.CacheEvictions,
 		m.UpstreamRequests, m.UpstreamRequestDuration,
-		m.ResizeDuration, m.Invalidations,
+		m.ResizeDuration, m.Invalidations, m.CDNPurges,
 	)
 	return m
 }

@@ -1,0 +1,29 @@
+# syntax=docker/dockerfile:1
+# Build: the Go toolchain and libvips headers.
+FROM golang:1.24-bookworm AS build
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libvips-dev pkg-config \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY go.mod go.sum ./
+RUN go mod download
+COPY . .
+RUN CGO_ENABLED=1 go build -trimpath -ldflags "-s -w" -o /out/avatarproxy ./cmd/avatarproxy
+
+# Run: slim Debian with the libvips runtime only, as an unprivileged user.
+FROM debian:bookworm-slim
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libvips42 ca-certificates curl \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --system --uid 10001 --home-dir /nonexistent --shell /usr/sbin/nologin avatarproxy
+COPY --from=build /out/avatarproxy /usr/local/bin/avatarproxy
+COPY examples/avatars /srv/avatarproxy/examples/avatars
+WORKDIR /srv/avatarproxy
+USER avatarproxy
+EXPOSE 8080
+# glibc keeps one malloc arena per thread; libvips threads would otherwise
+# hold on to memory long after a burst.
+ENV MALLOC_ARENA_MAX=2
+HEALTHCHECK --interval=15s --timeout=3s --start-period=5s \
+  CMD curl -fsS http://127.0.0.1:8080/healthz || exit 1
+ENTRYPOINT ["avatarproxy"]

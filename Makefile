@@ -1,0 +1,50 @@
+# avatarproxy: `make run` serves the sample avatars on :8080; `make test`
+# runs the whole suite. Both install missing system packages first.
+export PATH := /usr/local/go/bin:$(HOME)/go/bin:$(PATH)
+GO ?= go
+STATICCHECK_VERSION := v0.6.1
+
+.PHONY: run test deps test-deps build lint fuzz bench soak
+
+run: deps
+	$(GO) run ./cmd/avatarproxy $(ARGS)
+
+build: deps
+	$(GO) build -o bin/avatarproxy ./cmd/avatarproxy
+
+deps:
+	@scripts/install-deps.sh run
+
+test-deps:
+	@scripts/install-deps.sh test
+
+# The whole suite: static checks, then every test over real libvips and
+# loopback HTTP.
+test: test-deps lint
+	$(GO) test -count=1 -timeout 15m ./...
+	$(MAKE) --no-print-directory fuzz FUZZTIME=5s
+
+lint:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: the files above need formatting"; exit 1; }
+	$(GO) vet ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
+
+# A short run of each fuzz target over its committed seed corpus and
+# beyond (FUZZTIME=5m make fuzz for a longer hunt).
+FUZZTIME ?= 30s
+FUZZ_TARGETS := ./resize:FuzzInspect ./proxy:FuzzParseAvatar ./proxy:FuzzParseAvatarUnsigned
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  pkg=$${t%%:*}; name=$${t##*:}; \
+	  echo "fuzz $$pkg $$name ($(FUZZTIME))"; \
+	  $(GO) test $$pkg -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME); \
+	done
+
+bench: test-deps
+	$(GO) test ./resize -run '^$$' -bench . -benchtime 2s
+
+# The fault and soak run: mixed load against fault-injecting upstreams,
+# printing requests, errors, RSS and goroutines over time.
+SOAK ?= 10m
+soak: deps
+	$(GO) run ./cmd/avatarproxy-soak -duration $(SOAK)

@@ -1,0 +1,128 @@
+// Command avatarproxy runs the caching avatar reverse proxy.
+//
+//	avatarproxy [-config FILE]          serve (the embedded default without -config)
+//	avatarproxy -check-config -config FILE
+package main
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/avatarproxy/avatarproxy/config"
+	"github.com/avatarproxy/avatarproxy/metrics"
+	"github.com/avatarproxy/avatarproxy/proxy"
+	"github.com/avatarproxy/avatarproxy/resize"
+)
+
+//go:embed default.yaml
+var defaultConfig []byte
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Environ()))
+}
+
+func run(args, environ []string) int {
+	fs := flag.NewFlagSet("avatarproxy", flag.ContinueOnError)
+	path := fs.String("config", "", "configuration file (YAML); without it, the embedded default")
+	check := fs.Bool("check-config", false, "validate the configuration and exit")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	var (
+		cfg *config.Config
+		err error
+	)
+	if *path == "" {
+		cfg, err = config.Parse(defaultConfig, environ)
+	} else {
+		cfg, err = config.Load(*path, environ)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	if *check {
+		fmt.Println("configuration ok")
+		return 0
+	}
+	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	if err := serve(cfg, log); err != nil {
+		log.Error("avatarproxy stopped", "err", err)
+		return 1
+	}
+	return 0
+}
+
+func serve(cfg *config.Config, log *slog.Logger) error {
+	resize.Startup()
+	defer resize.Shutdown()
+
+	m := metrics.New()
+	m.GaugeFunc("avatarproxy_vips_memory_bytes", "Memory libvips has allocated.", nil,
+		func() float64 { return float64(resize.VipsMemory()) })
+	srv, err := proxy.New(cfg, proxy.Options{Logger: log, Metrics: m})
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+
+	servers := []*http.Server{newHTTPServer(cfg.Listen, srv.Handler(cfg.MetricsListen == ""), log)}
+	if cfg.MetricsListen != "" {
+		servers = append(servers, newHTTPServer(cfg.MetricsListen, srv.MetricsHandler(), log))
+	}
+	errc := make(chan error, len(servers))
+	for _, hs := range servers {
+		ln, err := net.Listen("tcp", hs.Addr)
+		if err != nil {
+			return err
+		}
+		log.Info("listening", "addr", ln.Addr().String())
+		go func() { errc <- hs.Serve(ln) }()
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", "delay", cfg.ShutdownDelay.String(), "timeout", cfg.ShutdownTimeout.String())
+	srv.Drain()
+	time.Sleep(cfg.ShutdownDelay.D())
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout.D())
+	defer cancel()
+	var firstErr error
+	for _, hs := range servers {
+		if err := hs.Shutdown(shutdownCtx); err != nil && firstErr == nil {
+			firstErr = fmt.Errorf("draining %s: %w", hs.Addr, err)
+		}
+	}
+	for range servers {
+		if err := <-errc; !errors.Is(err, http.ErrServerClosed) && firstErr == nil {
+			firstErr = err
+		}
+	}
+	return firstErr
+}
+
+func newHTTPServer(addr string, h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Addr:              addr,
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+}

@@ -1,0 +1,253 @@
+package proxy
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/avatarproxy/avatarproxy/config"
+	"github.com/avatarproxy/avatarproxy/resize"
+)
+
+// avatarRequest is a parsed, validated avatar request.
+type avatarRequest struct {
+	upstream *source
+	userID   string
+	edge     int           // output edge in pixels: size x dpr, capped
+	format   resize.Format // "" means the source's own family
+	auto     bool          // format was negotiated from Accept
+	fallback string        // what to serve when the user has none: the d parameter
+	version  string        // v, timestamp or hash: a cache-buster the client put in the URL
+	crop     string        // "centre" or "attention"
+}
+
+// Query parameters of the avatar face; anything else is refused so that a
+// typo does not silently serve the default.
+var avatarParams = map[string]bool{
+	"size": true, "dpr": true, "format": true, "d": true, "crop": true, "sig": true,
+	"v": true, "timestamp": true, "hash": true,
+}
+
+// The drop-in takes ActiveCollab's URLs as they are, whatever else they carry.
+var dropinParams = map[string]bool{"size": true, "timestamp": true}
+
+// maxVersionLen bounds the version token, which becomes part of cache keys.
+const maxVersionLen = 128
+
+// parseAvatar validates the query of an avatar request for src and userID.
+// allowed lists the parameters read; others are refused when strict.
+func (s *Server) parseAvatar(r *http.Request, src *source, userID string, allowed map[string]bool, strict bool) (*avatarRequest, error) {
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return nil, badRequest("query: malformed escape or separator")
+	}
+	for name, vals := range q {
+		if !allowed[name] {
+			if strict {
+				return nil, badRequest("%s: unknown parameter", safeName(name))
+			}
+			continue
+		}
+		if len(vals) > 1 {
+			return nil, badRequest("%s: given more than once", name)
+		}
+	}
+	get := func(name string) string {
+		if !allowed[name] {
+			return ""
+		}
+		return q.Get(name)
+	}
+	rc := s.cfg.Resize
+	req := &avatarRequest{upstream: src, userID: userID, crop: "centre"}
+
+	size, err := parseSize(get("size"), rc)
+	if err != nil {
+		return nil, err
+	}
+	dpr := 1
+	switch v := get("dpr"); v {
+	case "", "1":
+	case "2", "3":
+		dpr = int(v[0] - '0')
+	default:
+		return nil, badRequest("dpr: must be 1, 2 or 3")
+	}
+	req.edge = min(size*dpr, rc.MaxSize)
+
+	switch f := get("format"); f {
+	case "", "auto":
+		req.auto = true
+		req.format = negotiate(r.Header.Values("Accept"), rc)
+	default:
+		format, ok := resize.ParseFormat(f)
+		if !ok {
+			return nil, badRequest("format: must be jpeg, png, webp, avif or auto")
+		}
+		if (format == resize.WebP || format == resize.AVIF) && !rc.FormatEnabled(string(format)) {
+			return nil, badRequest("format: %s is not enabled on this server", format)
+		}
+		req.format = format
+	}
+
+	req.fallback = s.cfg.DefaultAvatar
+	if d := get("d"); d != "" {
+		if !validDefault(d) {
+			return nil, badRequest("d: must be 404, blank, identicon, initials or mp")
+		}
+		req.fallback = d
+	}
+
+	switch c := get("crop"); c {
+	case "", "centre", "center":
+	case "attention":
+		req.crop = "attention"
+	default:
+		return nil, badRequest("crop: must be centre or attention")
+	}
+
+	for _, name := range []string{"v", "timestamp", "hash"} {
+		v := get(name)
+		if v == "" {
+			continue
+		}
+		if req.version != "" && req.version != v {
+			return nil, badRequest("%s: conflicts with another version parameter", name)
+		}
+		if len(v) > maxVersionLen || !isToken(v) {
+			return nil, badRequest("%s: must be at most %d letters, digits, '.', '_' or '-'", name, maxVersionLen)
+		}
+		req.version = v
+	}
+
+	if s.signer != nil && !s.signer.valid(src.name, userID, req.version, get("sig")) {
+		return nil, errBadSignature
+	}
+	return req, nil
+}
+
+// parseSize reads the size parameter: an integer edge in CSS pixels.
+func parseSize(v string, rc config.Resize) (int, error) {
+	if v == "" || v == "--SIZE--" {
+		return rc.DefaultSize, nil
+	}
+	// Atoi alone would take "+64"; a size is plain digits.
+	n, err := strconv.Atoi(v)
+	if err != nil || v[0] < '0' || v[0] > '9' || n < 1 || n > rc.MaxSize {
+		return 0, badRequest("size: must be an integer from 1 to %d", rc.MaxSize)
+	}
+	return rc.SizeFor(n), nil
+}
+
+func validDefault(d string) bool {
+	switch d {
+	case "404", "blank", "identicon", "initials", "mp":
+		return true
+	}
+	return false
+}
+
+// negotiate picks the output format for format=auto: AVIF, else WebP, when
+// both the client and the configuration allow it; else the source's family.
+func negotiate(accept []string, rc config.Resize) resize.Format {
+	if rc.FormatEnabled("avif") && accepts(accept, "image/avif") {
+		return resize.AVIF
+	}
+	if rc.FormatEnabled("webp") && accepts(accept, "image/webp") {
+		return resize.WebP
+	}
+	return ""
+}
+
+// accepts reports whether an Accept header names mediaType explicitly with
+// a non-zero quality. Wildcards do not count: browsers that cannot decode
+// AVIF still send */*.
+func accepts(headers []string, mediaType string) bool {
+	for _, h := range headers {
+		for _, part := range strings.Split(h, ",") {
+			mt, params, err := mime.ParseMediaType(strings.TrimSpace(part))
+			if err != nil || mt != mediaType {
+				continue
+			}
+			if q, ok := params["q"]; ok {
+				if f, err := strconv.ParseFloat(q, 64); err != nil || f <= 0 {
+					continue
+				}
+			}
+			return true
+		}
+	}
+	return false
+}
+
+func isToken(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// safeName quotes a client-supplied parameter name for an error message.
+func safeName(s string) string {
+	if len(s) > 32 {
+		s = s[:32] + "..."
+	}
+	return strconv.Quote(s)
+}
+
+// signer checks the sig parameter of SPEC section 2.
+type signer struct {
+	keys [][]byte // the current key first, then the previous ones
+}
+
+func newSigner(sec config.Security) *signer {
+	if sec.SigningKey == "" {
+		return nil
+	}
+	s := &signer{keys: [][]byte{[]byte(sec.SigningKey)}}
+	for _, k := range sec.PreviousSigningKeys {
+		s.keys = append(s.keys, []byte(k))
+	}
+	return s
+}
+
+// Sign returns the signature of an avatar URL, as a client or the
+// application signs it.
+func Sign(key []byte, upstream, userID, version string) string {
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte(signedPath(upstream, userID, version)))
+	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
+}
+
+func signedPath(upstream, userID, version string) string {
+	if version == "" {
+		return upstream + "/" + userID
+	}
+	return upstream + "/" + userID + "/" + version
+}
+
+func (s *signer) valid(upstream, userID, version, sig string) bool {
+	got, err := base64.RawURLEncoding.DecodeString(sig)
+	if err != nil || len(got) != sha256.Size {
+		return false
+	}
+	msg := []byte(signedPath(upstream, userID, version))
+	ok := false
+	// Check every key, so the time taken does not tell which one matched.
+	for _, k := range s.keys {
+		mac := hmac.New(sha256.New, k)
+		mac.Write(msg)
+		if hmac.Equal(mac.Sum(nil), got) {
+			ok = true
+		}
+	}
+	return ok
+}

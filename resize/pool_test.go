@@ -1,0 +1,127 @@
+package resize
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+)
+
+// blockingPool returns a pool of one worker and a queue of one whose
+// resizes report entering the queue on queued, report starting on started,
+// and then hold their worker until release is closed.
+func blockingPool(t *testing.T) (r *Resizer, queued, started chan struct{}, release chan struct{}) {
+	t.Helper()
+	r = New(PoolConfig{Workers: 1, Queue: 1})
+	queued, started, release = make(chan struct{}, 8), make(chan struct{}, 8), make(chan struct{})
+	r.hooks.queued = func() { queued <- struct{}{} }
+	r.hooks.started = func() {
+		started <- struct{}{}
+		<-release
+	}
+	return r, queued, started, release
+}
+
+func TestResizeBusyWhenQueueFull(t *testing.T) {
+	r, queued, started, release := blockingPool(t)
+	src := encodePNG(t, filled(16, 16, red))
+	opt := Options{Edge: 8, Format: PNG}
+
+	errs := make(chan error, 2)
+	resize := func() {
+		_, _, err := r.Resize(context.Background(), src, opt)
+		errs <- err
+	}
+	go resize()
+	<-queued
+	<-started // the only worker is taken
+	go resize()
+	<-queued // the only queue place is taken
+
+	if running, waiting := r.Stats(); running != 1 || waiting != 1 {
+		t.Errorf("Stats() = %d running, %d queued; want 1, 1", running, waiting)
+	}
+
+	begin := time.Now()
+	if _, _, err := r.Resize(context.Background(), src, opt); !errors.Is(err, ErrBusy) {
+		t.Errorf("third resize: %v, want ErrBusy", err)
+	}
+	if d := time.Since(begin); d > time.Second {
+		t.Errorf("ErrBusy took %v, want at once", d)
+	}
+
+	close(release)
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Errorf("blocked resize: %v", err)
+		}
+	}
+	if running, waiting := r.Stats(); running != 0 || waiting != 0 {
+		t.Errorf("Stats() after = %d running, %d queued; want 0, 0", running, waiting)
+	}
+}
+
+func TestResizeCancelledWhileQueued(t *testing.T) {
+	r, queued, started, release := blockingPool(t)
+	defer close(release)
+	src := encodePNG(t, filled(16, 16, red))
+	opt := Options{Edge: 8, Format: PNG}
+
+	go r.Resize(context.Background(), src, opt)
+	<-queued
+	<-started
+
+	ctx, cancel := context.WithCancel(context.Background())
+	errs := make(chan error, 1)
+	go func() {
+		_, _, err := r.Resize(ctx, src, opt)
+		errs <- err
+	}()
+	<-queued
+	cancel()
+	if err := <-errs; !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled resize: %v, want context.Canceled", err)
+	}
+	if running, waiting := r.Stats(); running != 1 || waiting != 0 {
+		t.Errorf("Stats() = %d running, %d queued; want 1, 0", running, waiting)
+	}
+
+	// The place it left in the queue is free again.
+	errs2 := make(chan error, 1)
+	go func() {
+		_, _, err := r.Resize(context.Background(), src, opt)
+		errs2 <- err
+	}()
+	<-queued
+	select {
+	case err := <-errs2:
+		t.Errorf("queued resize returned early: %v", err)
+	default:
+	}
+	release <- struct{}{} // first resize finishes
+	<-started             // the queued one runs
+	release <- struct{}{}
+	if err := <-errs2; err != nil {
+		t.Errorf("resize after the cancelled one: %v", err)
+	}
+}
+
+func TestResizeWithDoneContextDoesNotQueue(t *testing.T) {
+	r := New(PoolConfig{Workers: 1})
+	r.hooks.queued = func() { t.Error("resize with a done context was queued") }
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, _, err := r.Resize(ctx, encodePNG(t, filled(8, 8, red)), Options{Edge: 8}); !errors.Is(err, context.Canceled) {
+		t.Errorf("got %v, want context.Canceled", err)
+	}
+}
+
+func TestNewDefaults(t *testing.T) {
+	r := New(PoolConfig{Workers: 3})
+	if got := cap(r.running); got != 3 {
+		t.Errorf("workers = %d, want 3", got)
+	}
+	if got := cap(r.admitted) - cap(r.running); got != 48 {
+		t.Errorf("queue = %d, want 16 per worker", got)
+	}
+}

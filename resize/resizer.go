@@ -1,0 +1,197 @@
+// Package resize turns an avatar's original bytes into the bytes to send: a
+// square of exactly the requested edge, oriented, cropped, converted to sRGB,
+// stripped of metadata and encoded, by libvips through bimg, with a bounded
+// pool of workers in front.
+package resize
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"time"
+)
+
+var (
+	// ErrTooLarge is returned for a source over the byte or pixel limit.
+	ErrTooLarge = errors.New("resize: image too large")
+	// ErrBusy is returned when all workers are busy and the queue is full.
+	ErrBusy = errors.New("resize: queue full")
+	// ErrBadImage is returned for a source whose header looked fine but
+	// whose body is damaged or cannot be decoded.
+	ErrBadImage = errors.New("resize: bad image")
+)
+
+const (
+	// MaxEdge is the largest output edge Resize accepts.
+	MaxEdge = 4096
+	// DefaultQuality is the encoder quality used when Options.Quality is 0.
+	DefaultQuality = 80
+)
+
+// Options says what to make of a source.
+type Options struct {
+	Edge int // width and height of the output, 1..MaxEdge
+
+	// Format is the output format; "" means the source's own family: PNG
+	// when the source has an alpha channel, otherwise JPEG.
+	Format Format
+
+	Quality int // encoder quality 1..100; 0 means DefaultQuality
+
+	// Attention crops to the part of the image libvips finds most
+	// interesting instead of the centre.
+	Attention bool
+}
+
+func (o Options) validate() error {
+	if o.Edge < 1 || o.Edge > MaxEdge {
+		return fmt.Errorf("resize: edge %d out of range 1..%d", o.Edge, MaxEdge)
+	}
+	if o.Format != "" && !o.Format.encodable() {
+		return fmt.Errorf("resize: cannot encode %q", o.Format)
+	}
+	if o.Quality < 0 || o.Quality > 100 {
+		return fmt.Errorf("resize: quality %d out of range 1..100", o.Quality)
+	}
+	return nil
+}
+
+// Limits bound the sources Resize accepts; zero means no limit.
+type Limits struct {
+	MaxSourceBytes  int64
+	MaxSourcePixels int64
+}
+
+// PoolConfig configures a Resizer.
+type PoolConfig struct {
+	Workers int // resizes running at once; 0 means runtime.NumCPU()
+	Queue   int // resizes waiting for a worker; 0 means 16 per worker
+	Limits  Limits
+
+	// Observe, if set, is called after each successful resize with the
+	// output format and the time the resize took, queueing excluded.
+	Observe func(format Format, d time.Duration)
+}
+
+// Resizer resizes images on a bounded number of workers.
+type Resizer struct {
+	limits  Limits
+	observe func(Format, time.Duration)
+
+	// admitted holds a token for every resize running or queued; running
+	// holds one for every resize that has a worker.
+	admitted chan struct{}
+	running  chan struct{}
+
+	// hooks lets tests see a resize enter the queue or start running.
+	hooks struct{ queued, started func() }
+}
+
+// New returns a Resizer configured by cfg. It starts libvips if needed.
+func New(cfg PoolConfig) *Resizer {
+	Startup()
+	workers := cfg.Workers
+	if workers <= 0 {
+		workers = runtime.NumCPU()
+	}
+	queue := cfg.Queue
+	if queue <= 0 {
+		queue = 16 * workers
+	}
+	return &Resizer{
+		limits:   cfg.Limits,
+		observe:  cfg.Observe,
+		admitted: make(chan struct{}, workers+queue),
+		running:  make(chan struct{}, workers),
+	}
+}
+
+// Resize makes src into an opt.Edge square in the format opt asks for and
+// returns the encoded bytes and their format.
+//
+// Sources over the limits fail with ErrTooLarge before libvips sees them;
+// sources Inspect refuses fail with its ErrUnsupported. When the queue is
+// full Resize fails at once with ErrBusy; when ctx ends while it waits for
+// a worker it returns ctx.Err(). A damaged source, or one libvips cannot
+// decode, fails with ErrBadImage.
+func (r *Resizer) Resize(ctx context.Context, src []byte, opt Options) (out []byte, format Format, err error) {
+	if err := opt.validate(); err != nil {
+		return nil, "", err
+	}
+	info, err := r.checkSource(src)
+	if err != nil {
+		return nil, "", err
+	}
+
+	if err := r.acquire(ctx); err != nil {
+		return nil, "", err
+	}
+	defer r.release()
+
+	start := time.Now()
+	out, format, err = process(src, info, opt)
+	if err != nil {
+		return nil, "", err
+	}
+	if r.observe != nil {
+		r.observe(format, time.Since(start))
+	}
+	return out, format, nil
+}
+
+// Stats returns how many resizes are running and how many are waiting.
+func (r *Resizer) Stats() (running, queued int) {
+	running = len(r.running)
+	return running, max(len(r.admitted)-running, 0)
+}
+
+// checkSource refuses src from its bytes alone, before it takes a worker:
+// over a limit, not an accepted image, or visibly damaged.
+func (r *Resizer) checkSource(src []byte) (Info, error) {
+	if limit := r.limits.MaxSourceBytes; limit > 0 && int64(len(src)) > limit {
+		return Info{}, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(src), limit)
+	}
+	info, err := Inspect(src)
+	if err != nil {
+		return Info{}, err
+	}
+	// Compare without multiplying: width*height can overflow int64.
+	if limit := r.limits.MaxSourcePixels; limit > 0 && int64(info.Height) > limit/int64(info.Width) {
+		return Info{}, fmt.Errorf("%w: %dx%d pixels, limit %d", ErrTooLarge, info.Width, info.Height, limit)
+	}
+	if err := checkIntact(src, info.Format); err != nil {
+		return Info{}, err
+	}
+	return info, nil
+}
+
+// acquire waits for a worker, or fails at once when the queue is full.
+func (r *Resizer) acquire(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	select {
+	case r.admitted <- struct{}{}:
+	default:
+		return ErrBusy
+	}
+	if r.hooks.queued != nil {
+		r.hooks.queued()
+	}
+	select {
+	case r.running <- struct{}{}:
+	case <-ctx.Done():
+		<-r.admitted
+		return ctx.Err()
+	}
+	if r.hooks.started != nil {
+		r.hooks.started()
+	}
+	return nil
+}
+
+func (r *Resizer) release() {
+	<-r.running
+	<-r.admitted
+}

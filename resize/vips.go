@@ -1,0 +1,42 @@
+package resize
+
+/*
+#cgo pkg-config: vips
+#include <vips/vips.h>
+*/
+import "C"
+
+import (
+	"sync"
+
+	"github.com/h2non/bimg"
+)
+
+// libvips is initialised once per process and cannot be restarted after
+// vips_shutdown, so its lifecycle is the one piece of global state here.
+var startup sync.Once
+
+// Startup initialises libvips for untrusted input. It is safe to call more
+// than once; New calls it too.
+//
+// libvips keeps no operation cache, since the caller caches results itself,
+// and loaders libvips does not consider hardened against hostile files
+// (SVG, PDF, Matlab, FITS and the like) are blocked.
+func Startup() {
+	startup.Do(func() {
+		bimg.Initialize()
+		bimg.VipsCacheSetMax(0)
+		bimg.VipsCacheSetMaxMem(0)
+		C.vips_block_untrusted_set(C.gboolean(1))
+	})
+}
+
+// Shutdown releases libvips. No resize may run during or after it.
+func Shutdown() {
+	bimg.Shutdown()
+}
+
+// VipsMemory returns the bytes libvips currently has allocated, for a gauge.
+func VipsMemory() int64 {
+	return int64(C.vips_tracked_get_mem())
+}
