@@ -21,9 +21,6 @@ COPY examples/avatars /srv/avatarproxy/examples/avatars
 WORKDIR /srv/avatarproxy
 USER avatarproxy
 EXPOSE 8080
-# glibc keeps one malloc arena per thread; libvips threads would otherwise
-# hold on to memory long after a burst.
-ENV MALLOC_ARENA_MAX=2
 HEALTHCHECK --interval=15s --timeout=3s --start-period=5s \
   CMD curl -fsS http://127.0.0.1:8080/healthz || exit 1
 ENTRYPOINT ["avatarproxy"]

@@ -41,7 +41,8 @@ fuzz:
 	done
 
 bench: test-deps
-	$(GO) test ./resize -run '^$$' -bench . -benchtime 2s
+	$(GO) test ./resize -run '^$$' -bench BenchmarkResize
+	$(GO) test ./proxy -run '^$$' -bench 'Healthz|Hit|Conditional|NewSize' -benchmem
 
 # The fault and soak run: mixed load against fault-injecting upstreams,
 # printing requests, errors, RSS and goroutines over time.

@@ -8,6 +8,7 @@ require (
 	github.com/h2non/bimg v1.1.9
 	github.com/prometheus/client_golang v1.22.0
 	github.com/sony/gobreaker/v2 v2.0.0
+	go.uber.org/goleak v1.3.0
 	golang.org/x/image v0.29.0
 	golang.org/x/sync v0.16.0
 	gopkg.in/yaml.v3 v3.0.1

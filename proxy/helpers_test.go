@@ -20,6 +20,8 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"github.com/avatarproxy/avatarproxy/config"
 	"github.com/avatarproxy/avatarproxy/metrics"
 	"github.com/avatarproxy/avatarproxy/resize"
@@ -27,7 +29,16 @@ import (
 
 func TestMain(m *testing.M) {
 	resize.Startup()
+	before := goleak.IgnoreCurrent()
 	code := m.Run()
+	if code == 0 {
+		// Every test closes its servers and caches; whatever still runs
+		// now was leaked by a request.
+		if err := goleak.Find(before); err != nil {
+			fmt.Fprintln(os.Stderr, "goroutines leaked:", err)
+			code = 1
+		}
+	}
 	resize.Shutdown()
 	os.Exit(code)
 }
@@ -278,5 +289,3 @@ func near(a, b uint8) bool { return a-b < 24 || b-a < 24 }
 func sameColour(got, want color.NRGBA) bool {
 	return near(got.R, want.R) && near(got.G, want.G) && near(got.B, want.B) && near(got.A, want.A)
 }
-
-var _ = fmt.Sprint

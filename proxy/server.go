@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -32,16 +33,18 @@ type source struct {
 
 // Server serves every face of avatarproxy. Create it with New.
 type Server struct {
-	cfg      *config.Config
-	log      *slog.Logger
-	metrics  *metrics.Metrics
-	sources  map[string]*source
-	dropin   *source
-	signer   *signer
-	avatars  *avatars
-	cdn      *cdnPurger
-	tiers    []interface{ Close() }
-	draining atomic.Bool
+	cfg     *config.Config
+	log     *slog.Logger
+	metrics *metrics.Metrics
+	sources map[string]*source
+	dropin  *source
+	signer  *signer
+	avatars *avatars
+	// Cache-Control values, fixed by the configuration.
+	browserCacheControl, negativeCacheControl string
+	cdn                                       *cdnPurger
+	tiers                                     []interface{ Close() }
+	draining                                  atomic.Bool
 }
 
 // Options are the parts of a Server that its caller owns.
@@ -69,6 +72,9 @@ func New(cfg *config.Config, opt Options) (*Server, error) {
 		metrics: opt.Metrics,
 		sources: make(map[string]*source),
 		signer:  newSigner(cfg.Security),
+		browserCacheControl: fmt.Sprintf("public, max-age=%d, stale-while-revalidate=60, stale-if-error=86400",
+			int(cfg.Cache.BrowserTTL.D().Seconds())),
+		negativeCacheControl: fmt.Sprintf("public, max-age=%d", int(cfg.Cache.NegativeTTL.D().Seconds())),
 	}
 	for _, u := range cfg.Upstreams {
 		src, err := upstream.New(u, upstream.Options{
@@ -309,12 +315,11 @@ func (s *Server) writeAvatar(w http.ResponseWriter, r *http.Request, req *avatar
 		h.Set("X-Avatar-Fallback", ans.fallback)
 		h.Set("Cache-Control", "public, max-age=10")
 	case v.negative:
-		h.Set("Cache-Control", fmt.Sprintf("public, max-age=%d", int(s.cfg.Cache.NegativeTTL.D().Seconds())))
+		h.Set("Cache-Control", s.negativeCacheControl)
 	case req.version != "":
 		h.Set("Cache-Control", "public, max-age=31536000, immutable")
 	default:
-		h.Set("Cache-Control", fmt.Sprintf("public, max-age=%d, stale-while-revalidate=60, stale-if-error=86400",
-			int(s.cfg.Cache.BrowserTTL.D().Seconds())))
+		h.Set("Cache-Control", s.browserCacheControl)
 	}
 	if v.noAvatar404 {
 		h.Set("Content-Type", "text/plain; charset=utf-8")
@@ -330,7 +335,7 @@ func (s *Server) writeAvatar(w http.ResponseWriter, r *http.Request, req *avatar
 		return
 	}
 	h.Set("Content-Type", v.contentType)
-	h.Set("Content-Length", fmt.Sprint(len(v.body)))
+	h.Set("Content-Length", strconv.Itoa(len(v.body)))
 	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(http.StatusOK)
 	if r.Method != http.MethodHead {

@@ -2,6 +2,7 @@ package resize
 
 /*
 #cgo pkg-config: vips
+#include <malloc.h>
 #include <vips/vips.h>
 */
 import "C"
@@ -21,9 +22,12 @@ var startup sync.Once
 //
 // libvips keeps no operation cache, since the caller caches results itself,
 // and loaders libvips does not consider hardened against hostile files
-// (SVG, PDF, Matlab, FITS and the like) are blocked.
+// (SVG, PDF, Matlab, FITS and the like) are blocked. glibc is held to two
+// malloc arenas: by default it grows one per thread that ever allocated,
+// and libvips' worker threads would keep a burst's memory resident for good.
 func Startup() {
 	startup.Do(func() {
+		C.mallopt(C.M_ARENA_MAX, 2)
 		bimg.Initialize()
 		bimg.VipsCacheSetMax(0)
 		bimg.VipsCacheSetMaxMem(0)

@@ -1,13 +1,10 @@
 #!/usr/bin/env bash
 # Installs what avatarproxy needs on Debian or Ubuntu, skipping what is there.
 #   scripts/install-deps.sh run    libvips and pkg-config, to build and run
-#   scripts/install-deps.sh test   the above plus what the test suite drives
+#   scripts/install-deps.sh test   what the test suite needs (the same, today)
 set -euo pipefail
 
-want=(libvips-dev pkg-config)
-if [ "${1:-run}" = test ]; then
-  want+=(redis-server)
-fi
+want=(libvips-dev pkg-config git ca-certificates)
 
 missing=()
 for pkg in "${want[@]}"; do

@@ -47,6 +47,11 @@ func run(args, environ []string) int {
 	} else {
 		cfg, err = config.Load(*path, environ)
 	}
+	if err == nil && cfg.Cache.RedisURL != "" {
+		// Accepting the key and ignoring it would leave replicas serving
+		// avatars that another replica has purged.
+		err = errors.New("cache.redis_url: the shared Redis tier is not available in this version; leave it empty")
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2

@@ -375,6 +375,22 @@ resize:
 	}
 }
 
+// A key the build cannot honour is refused, not silently ignored.
+func TestCheckConfigRefusesRedis(t *testing.T) {
+	needBinary(t)
+	cfg := writeConfig(t, fmt.Sprintf(`
+upstreams:
+  - {name: pics, kind: file, root: %q}
+cache:
+  redis_url: redis://127.0.0.1:6379/0
+`, t.TempDir()))
+	out, err := exec.Command(binPath, "-check-config", "-config", cfg).CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 2 || !strings.Contains(string(out), "cache.redis_url") {
+		t.Fatalf("redis_url: %v\n%s", err, out)
+	}
+}
+
 func containsAll(s string, words []string) bool {
 	for _, w := range words {
 		if !strings.Contains(s, w) {
