@@ -28,6 +28,8 @@ type Info struct {
 	// Width and Height are as stored, before any EXIF orientation; for a
 	// GIF, the canvas that holds all its frames.
 	Width, Height int
+	// Frames counts a GIF's frames; 1 for other formats.
+	Frames int
 }
 
 // Inspect identifies src by its magic bytes and reads its dimensions from
@@ -54,6 +56,7 @@ func Inspect(src []byte) (Info, error) {
 	if info.Width <= 0 || info.Height <= 0 {
 		return Info{}, fmt.Errorf("%w: %s of %dx%d pixels", ErrUnsupported, info.Format, info.Width, info.Height)
 	}
+	info.Frames = max(info.Frames, 1)
 	return info, nil
 }
 
@@ -76,8 +79,8 @@ func inspectStd(src []byte) (Info, error) {
 	case "gif":
 		// libvips grows the logical screen to hold frames that overflow it,
 		// so a GIF claiming 1x1 pixels can decode to 65535x65535.
-		cfg.Width, cfg.Height = gifCanvas(src, cfg.Width, cfg.Height)
-		return Info{Format: GIF, Width: cfg.Width, Height: cfg.Height}, nil
+		w, h, frames := gifCanvas(src, cfg.Width, cfg.Height)
+		return Info{Format: GIF, Width: w, Height: h, Frames: frames}, nil
 	case "webp":
 		f = WebP
 	default:
@@ -109,10 +112,10 @@ func describe(src []byte) string {
 }
 
 // gifCanvas returns the logical screen size w x h of a GIF grown to hold
-// every frame its image descriptors place on it. It walks the block
-// structure without decoding, and stops quietly where the data ends or
-// stops making sense: libvips will reject such a file itself.
-func gifCanvas(src []byte, w, h int) (int, int) {
+// every frame its image descriptors place on it, and the number of frames.
+// It walks the block structure without decoding, and stops quietly where
+// the data ends or stops making sense: libvips will reject such a file.
+func gifCanvas(src []byte, w, h int) (width, height, frames int) {
 	const extension, descriptor = 0x21, 0x2C
 	// colourTable returns the length of the colour table that flags say
 	// follows.
@@ -136,7 +139,7 @@ func gifCanvas(src []byte, w, h int) (int, int) {
 	}
 
 	if len(src) < 13 {
-		return w, h
+		return w, h, frames
 	}
 	p := 13 + colourTable(src[10]) // header, logical screen descriptor, global table
 	for p < len(src) {
@@ -145,16 +148,17 @@ func gifCanvas(src []byte, w, h int) (int, int) {
 			p = skipSubBlocks(p + 2)
 		case descriptor:
 			if p+10 > len(src) {
-				return w, h
+				return w, h, frames
 			}
+			frames++
 			left, top := int(binary.LittleEndian.Uint16(src[p+1:])), int(binary.LittleEndian.Uint16(src[p+3:]))
 			width, height := int(binary.LittleEndian.Uint16(src[p+5:])), int(binary.LittleEndian.Uint16(src[p+7:]))
 			w, h = max(w, left+width), max(h, top+height)
 			p += 10 + colourTable(src[p+9])
 			p = skipSubBlocks(p + 1) // past the LZW minimum code size
 		default: // the trailer, or garbage
-			return w, h
+			return w, h, frames
 		}
 	}
-	return w, h
+	return w, h, frames
 }

@@ -2,6 +2,7 @@ package resize
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"flag"
@@ -27,21 +28,21 @@ func TestInspect(t *testing.T) {
 		src  []byte
 		want Info
 	}{
-		"jpeg": {encodeJPEG(t, photo(12, 8)), Info{JPEG, 12, 8}},
-		"png":  {png, Info{PNG, 12, 8}},
-		"gif":  {encodeGIF(t, 12, 8), Info{GIF, 12, 8}},
-		"gif with a frame overflowing its screen": {overflowingGIF(t, 300, 200), Info{GIF, 300, 200}},
-		"webp": {convert(t, png, bimg.Options{Type: bimg.WEBP}), Info{WebP, 12, 8}},
-		"avif": {convert(t, png, bimg.Options{Type: bimg.AVIF, Speed: 8}), Info{AVIF, 12, 8}},
-		"heif": {convert(t, png, bimg.Options{Type: bimg.HEIF}), Info{HEIF, 12, 8}},
+		"jpeg": {encodeJPEG(t, photo(12, 8)), Info{JPEG, 12, 8, 1}},
+		"png":  {png, Info{PNG, 12, 8, 1}},
+		"gif":  {encodeGIF(t, 12, 8), Info{GIF, 12, 8, 1}},
+		"gif with a frame overflowing its screen": {overflowingGIF(t, 300, 200), Info{GIF, 300, 200, 1}},
+		"webp": {convert(t, png, bimg.Options{Type: bimg.WEBP}), Info{WebP, 12, 8, 1}},
+		"avif": {convert(t, png, bimg.Options{Type: bimg.AVIF, Speed: 8}), Info{AVIF, 12, 8, 1}},
+		"heif": {convert(t, png, bimg.Options{Type: bimg.HEIF}), Info{HEIF, 12, 8, 1}},
 		"grid heif": {
 			heifFile("heic", 2, // primary item 2, a grid whose tiles are item 1
 				ispe(512, 512), ispe(4032, 3024), ipma(0, 0, item(1, 1), item(2, 2))),
-			Info{HEIF, 4032, 3024},
+			Info{HEIF, 4032, 3024, 1},
 		},
 		"avif compatible brand, wide ipma v1": {
 			heifFile("mif1", 70000, ispe(640, 480), ipma(1, 1, item(70000, 1))),
-			Info{AVIF, 640, 480},
+			Info{AVIF, 640, 480, 1},
 		},
 	}
 	for name, c := range cases {
@@ -265,4 +266,37 @@ func ipma(version, flags byte, items ...itemAssociation) []byte {
 		}
 	}
 	return isoBox("ipma", b)
+}
+
+func TestInspectCountsGIFFrames(t *testing.T) {
+	for _, n := range []int{1, 2, 50} {
+		info, err := Inspect(animatedGIF(t, n))
+		if err != nil || info.Frames != n {
+			t.Errorf("%d-frame GIF: %+v, %v", n, info, err)
+		}
+	}
+	r := New(PoolConfig{Workers: 1})
+	if _, _, err := r.Resize(context.Background(), animatedGIF(t, MaxFrames+1), Options{Edge: 8}); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("%d frames: %v, want ErrTooLarge", MaxFrames+1, err)
+	}
+	if _, _, err := r.Resize(context.Background(), animatedGIF(t, 3), Options{Edge: 8}); err != nil {
+		t.Errorf("3 frames: %v", err)
+	}
+}
+
+func animatedGIF(t *testing.T, frames int) []byte {
+	t.Helper()
+	pal := color.Palette{color.Black, color.White}
+	anim := &gif.GIF{}
+	for i := range frames {
+		img := image.NewPaletted(image.Rect(0, 0, 4, 4), pal)
+		img.SetColorIndex(i%4, 0, 1)
+		anim.Image = append(anim.Image, img)
+		anim.Delay = append(anim.Delay, 1)
+	}
+	var b bytes.Buffer
+	if err := gif.EncodeAll(&b, anim); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
 }

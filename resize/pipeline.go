@@ -71,7 +71,7 @@ func process(src []byte, info Info, opt Options) ([]byte, Format, error) {
 	if err != nil {
 		return nil, "", fmt.Errorf("resize: read output: %w", err)
 	}
-	if want := (Info{Format: format, Width: opt.Edge, Height: opt.Edge}); got != want {
+	if want := (Info{Format: format, Width: opt.Edge, Height: opt.Edge, Frames: 1}); got != want {
 		return nil, "", fmt.Errorf("resize: libvips made %s %dx%d, want %dx%d", got.Format, got.Width, got.Height, want.Width, want.Height)
 	}
 	return out, format, nil

@@ -37,7 +37,7 @@ func assertSquare(t testing.TB, out []byte, format Format, edge int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (Info{Format: format, Width: edge, Height: edge}); info != want {
+	if want := (Info{Format: format, Width: edge, Height: edge, Frames: 1}); info != want {
 		t.Errorf("output is %+v, want %+v", info, want)
 	}
 }

@@ -146,6 +146,9 @@ func (r *Resizer) Stats() (running, queued int) {
 	return running, max(len(r.admitted)-running, 0)
 }
 
+// MaxFrames is the most frames an animated source may have.
+const MaxFrames = 1000
+
 // checkSource refuses src from its bytes alone, before it takes a worker:
 // over a limit, not an accepted image, or visibly damaged.
 func (r *Resizer) checkSource(src []byte) (Info, error) {
@@ -159,6 +162,11 @@ func (r *Resizer) checkSource(src []byte) (Info, error) {
 	// Compare without multiplying: width*height can overflow int64.
 	if limit := r.limits.MaxSourcePixels; limit > 0 && int64(info.Height) > limit/int64(info.Width) {
 		return Info{}, fmt.Errorf("%w: %dx%d pixels, limit %d", ErrTooLarge, info.Width, info.Height, limit)
+	}
+	// Only the first frame is drawn, but libvips walks them all to count
+	// them; an avatar needs no more than a short loop.
+	if info.Frames > MaxFrames {
+		return Info{}, fmt.Errorf("%w: %d frames, limit %d", ErrTooLarge, info.Frames, MaxFrames)
 	}
 	if err := checkIntact(src, info.Format); err != nil {
 		return Info{}, err
