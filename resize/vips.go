@@ -4,6 +4,15 @@ package resize
 #cgo pkg-config: vips
 #include <malloc.h>
 #include <vips/vips.h>
+
+// quiet drops libvips' warnings: they are about hostile or damaged input,
+// which the caller already reports as an error or a fallback, and they
+// would otherwise reach stderr unstructured, one per bad image.
+static void quiet(const gchar *domain, GLogLevelFlags level, const gchar *message, gpointer data) {}
+
+static void silence_warnings(void) {
+	g_log_set_handler("VIPS", G_LOG_LEVEL_WARNING, quiet, NULL);
+}
 */
 import "C"
 
@@ -32,6 +41,7 @@ func Startup() {
 		bimg.VipsCacheSetMax(0)
 		bimg.VipsCacheSetMaxMem(0)
 		C.vips_block_untrusted_set(C.gboolean(1))
+		C.silence_warnings()
 	})
 }
 

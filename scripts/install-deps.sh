@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Installs what avatarproxy needs on Debian or Ubuntu, skipping what is there.
 #   scripts/install-deps.sh run    libvips and pkg-config, to build and run
-#   scripts/install-deps.sh test   what the test suite needs (the same, today)
+#   scripts/install-deps.sh test   the above plus what the test suite drives
 set -euo pipefail
 
 want=(libvips-dev pkg-config git ca-certificates)
+if [ "${1:-run}" = test ]; then
+  want+=(prometheus) # for promtool, which lints the exported metrics
+fi
 
 missing=()
 for pkg in "${want[@]}"; do
