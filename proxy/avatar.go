@@ -77,19 +77,21 @@ type answer struct {
 
 // avatars is the pipeline behind the avatar face: cache, fetch, resize.
 type avatars struct {
-	log       *slog.Logger
-	metrics   *metrics.Metrics
-	resizer   *resize.Resizer
-	gens      cache.Generations
-	variants  *cache.Tier[variant]
-	originals *cache.Tier[original]
-	versions  *cache.Tier[recentVersions]
-	renders   *cache.Group[*variant]
-	fetches   *cache.Group[*original]
-	ttl       time.Duration
-	negTTL    time.Duration
-	quality   int
-	now       func() time.Time
+	log     *slog.Logger
+	metrics *metrics.Metrics
+	resizer *resize.Resizer
+	gens    cache.Generations
+	// invalidate drops every cached copy of a user, here and in CDNs.
+	invalidate func(ctx context.Context, upstream, userID, source string)
+	variants   *cache.Tier[variant]
+	originals  *cache.Tier[original]
+	versions   *cache.Tier[recentVersions]
+	renders    *cache.Group[*variant]
+	fetches    *cache.Group[*original]
+	ttl        time.Duration
+	negTTL     time.Duration
+	quality    int
+	now        func() time.Time
 }
 
 // userKey identifies a user of an upstream in the generation store.
@@ -108,11 +110,10 @@ func variantKey(req *avatarRequest, gen uint64) string {
 // fetching (or reusing) the original and resizing it, else a fallback.
 func (a *avatars) get(ctx context.Context, req *avatarRequest) (*answer, error) {
 	user := userKey(req.upstream.name, req.userID)
-	gen := a.gens.Get(user)
 	if req.version != "" && a.newVersion(user, req.version) {
-		gen = a.gens.Bump(user)
-		a.metrics.Invalidations.WithLabelValues(req.upstream.name, "version").Inc()
+		a.invalidate(ctx, req.upstream.name, req.userID, "version")
 	}
+	gen := a.gens.Get(user)
 	key := variantKey(req, gen)
 
 	cached, ok := a.variants.Get(key)

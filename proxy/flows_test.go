@@ -55,25 +55,6 @@ func (h *harness) mustEqual(before, after snapshot, what string) {
 	}
 }
 
-func (h *harness) send(method, path string, header http.Header, body io.Reader) *response {
-	h.t.Helper()
-	req, err := http.NewRequest(method, h.http.URL+path, body)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	for k, v := range header {
-		req.Header[k] = v
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	h.settle()
-	return &response{Response: res, body: b}
-}
-
 func multipartBody(t *testing.T, fields map[string]string, fileField, fileName string, file []byte) (io.Reader, string) {
 	t.Helper()
 	var b bytes.Buffer

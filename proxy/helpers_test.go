@@ -223,7 +223,13 @@ type response struct {
 
 func (h *harness) do(method, path string, header http.Header) *response {
 	h.t.Helper()
-	req, err := http.NewRequestWithContext(context.Background(), method, h.http.URL+path, nil)
+	return h.send(method, path, header, nil)
+}
+
+// send makes a request to the proxy and reads the whole answer.
+func (h *harness) send(method, path string, header http.Header, body io.Reader) *response {
+	h.t.Helper()
+	req, err := http.NewRequestWithContext(context.Background(), method, h.http.URL+path, body)
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -235,12 +241,12 @@ func (h *harness) do(method, path string, header http.Header) *response {
 		h.t.Fatal(err)
 	}
 	defer res.Body.Close()
-	body, err := io.ReadAll(res.Body)
+	got, err := io.ReadAll(res.Body)
 	if err != nil {
 		h.t.Fatal(err)
 	}
 	h.settle()
-	return &response{Response: res, body: body}
+	return &response{Response: res, body: got}
 }
 
 func (h *harness) get(path string) *response { return h.do(http.MethodGet, path, nil) }

@@ -154,19 +154,20 @@ func (s *Server) newAvatars(opt Options) (*avatars, error) {
 		longest = max(longest, total)
 	}
 	return &avatars{
-		log:       s.log,
-		metrics:   m,
-		resizer:   rz,
-		gens:      gens,
-		variants:  variants,
-		originals: originals,
-		versions:  versions,
-		renders:   cache.NewGroup[*variant](longest + 30*time.Second),
-		fetches:   cache.NewGroup[*original](longest + 5*time.Second),
-		ttl:       c.TTL.D(),
-		negTTL:    c.NegativeTTL.D(),
-		quality:   s.cfg.Resize.Quality,
-		now:       time.Now,
+		log:        s.log,
+		metrics:    m,
+		resizer:    rz,
+		gens:       gens,
+		invalidate: s.Invalidate,
+		variants:   variants,
+		originals:  originals,
+		versions:   versions,
+		renders:    cache.NewGroup[*variant](longest + 30*time.Second),
+		fetches:    cache.NewGroup[*original](longest + 5*time.Second),
+		ttl:        c.TTL.D(),
+		negTTL:     c.NegativeTTL.D(),
+		quality:    s.cfg.Resize.Quality,
+		now:        time.Now,
 	}, nil
 }
 
@@ -206,19 +207,22 @@ func (s *Server) Handler(metricsOnMain bool) http.Handler {
 	if metricsOnMain {
 		mux.Handle("GET /metrics", s.instrument("metrics", s.MetricsHandler().ServeHTTP))
 	}
-	// What no route matches (404, or 405 for a known path) is answered by
-	// the mux itself, counted under one fixed name.
-	other := s.instrument("other", func(w http.ResponseWriter, r *http.Request) {
-		h, _ := mux.Handler(r)
-		h.ServeHTTP(w, r)
+	// Known paths with another method get a 405 naming the allowed ones;
+	// everything else a 404. Both are counted under a fixed name.
+	for path, allow := range map[string]string{
+		"/avatar/{upstream}/{user}": "GET, HEAD", "/proxy.php": "GET, HEAD",
+		"/purge/{upstream}/{user}": "POST", "/webhooks/{upstream}": "POST",
+		"/healthz": "GET, HEAD", "/readyz": "GET, HEAD",
+	} {
+		handle(path, "other", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", allow)
+			writeError(w, &requestError{status: http.StatusMethodNotAllowed, msg: "method not allowed"})
+		})
+	}
+	handle("/", "other", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, &requestError{status: http.StatusNotFound, msg: "not found"})
 	})
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, pattern := mux.Handler(r); pattern == "" {
-			other.ServeHTTP(w, r)
-			return
-		}
-		mux.ServeHTTP(w, r)
-	})
+	return mux
 }
 
 // MetricsHandler serves the Prometheus metrics.

@@ -2,14 +2,12 @@ package proxy
 
 import (
 	"bytes"
-	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"image/color"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -29,26 +27,12 @@ const (
 // postWebhook posts body to /webhooks/{upstream}.
 func (h *harness) postWebhook(upstream string, header http.Header, body []byte) *response {
 	h.t.Helper()
-	req, err := http.NewRequestWithContext(context.Background(), http.MethodPost,
-		h.http.URL+"/webhooks/"+upstream, bytes.NewReader(body))
-	if err != nil {
-		h.t.Fatal(err)
+	header = header.Clone()
+	if header == nil {
+		header = http.Header{}
 	}
-	req.Header.Set("Content-Type", "application/json")
-	for k, vs := range header {
-		req.Header[k] = vs
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	got, err := io.ReadAll(res.Body)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	h.settle()
-	return &response{Response: res, body: got}
+	header.Set("Content-Type", "application/json")
+	return h.send(http.MethodPost, "/webhooks/"+upstream, header, bytes.NewReader(body))
 }
 
 // docSpaceHarness is a proxy with a DocSpace upstream "ds" over a fake
