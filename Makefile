@@ -21,7 +21,7 @@ test-deps:
 # The whole suite: static checks, then every test over real libvips and
 # loopback HTTP.
 test: test-deps lint
-	$(GO) test -count=1 -timeout 15m ./...
+	$(GO) test -race -count=1 -timeout 15m ./...
 	$(MAKE) --no-print-directory fuzz FUZZTIME=5s
 
 lint:

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/avatarproxy/avatarproxy/cache"
@@ -87,11 +88,13 @@ type avatars struct {
 	originals  *cache.Tier[original]
 	versions   *cache.Tier[recentVersions]
 	renders    *cache.Group[*variant]
-	fetches    *cache.Group[*original]
-	ttl        time.Duration
-	negTTL     time.Duration
-	quality    int
-	now        func() time.Time
+	// revalidating holds the keys of variants being refreshed now.
+	revalidating sync.Map
+	fetches      *cache.Group[*original]
+	ttl          time.Duration
+	negTTL       time.Duration
+	quality      int
+	now          func() time.Time
 }
 
 // userKey identifies a user of an upstream in the generation store.
@@ -122,7 +125,14 @@ func (a *avatars) get(ctx context.Context, req *avatarRequest) (*answer, error) 
 		return &answer{v: cached, cache: "HIT"}, nil
 	}
 	if ok {
-		go a.revalidate(req, gen, key, cached)
+		// One refresh per entry: a popular stale avatar must not start a
+		// goroutine per request while its upstream is slow.
+		if _, running := a.revalidating.LoadOrStore(key, struct{}{}); !running {
+			go func() {
+				defer a.revalidating.Delete(key)
+				a.revalidate(req, gen, key, cached)
+			}()
+		}
 		return &answer{v: cached, cache: "STALE"}, nil
 	}
 

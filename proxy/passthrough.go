@@ -3,6 +3,7 @@ package proxy
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httputil"
@@ -40,6 +41,12 @@ func (s *Server) passthrough(src *source) http.Handler {
 			},
 		},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			// The URL (and whatever credentials a client put in its query)
+			// stays out of the log: only the cause is kept.
+			var urlErr *url.Error
+			if errors.As(err, &urlErr) {
+				err = urlErr.Err
+			}
 			s.log.Warn("pass-through request failed", "upstream", src.name, "method", r.Method, "err", err)
 			w.Header().Set("Cache-Control", "no-store")
 			http.Error(w, "upstream unavailable", http.StatusBadGateway)
