@@ -41,7 +41,9 @@ if ! have_go; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends golang-go ca-certificates unzip >/dev/null
   fi
   dir=$(cd /tmp && GOFLAGS=-mod=mod GOPATH=/tmp/gotoolchain go mod download -json "golang.org/toolchain@v0.0.1-$toolchain.linux-$(dpkg --print-architecture)" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
-  rm -rf /usr/local/go && cp -r "$dir" /usr/local/go && chmod -R u+w /usr/local/go && chmod +x /usr/local/go/bin/*
+  rm -rf /usr/local/go && cp -r "$dir" /usr/local/go && chmod -R u+w /usr/local/go
+  # The module zip keeps no file modes: the tools need their exec bits back.
+  find /usr/local/go/bin /usr/local/go/pkg/tool -type f -exec chmod +x {} +
   ln -sf /usr/local/go/bin/go /usr/local/bin/go
   ln -sf /usr/local/go/bin/gofmt /usr/local/bin/gofmt
 fi
