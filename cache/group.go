@@ -42,7 +42,3 @@ func (g *Group[V]) Do(ctx context.Context, key string, fn func(context.Context) 
 		return v, false, ctx.Err()
 	}
 }
-
-// Forget makes the next Do for key start new work instead of joining the
-// call in flight, for when that call's result is known to be outdated.
-func (g *Group[V]) Forget(key string) { g.sf.Forget(key) }

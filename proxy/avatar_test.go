@@ -600,6 +600,8 @@ func TestOpsEndpoints(t *testing.T) {
 		`avatarproxy_resize_duration_seconds_count{format="jpeg"}`,
 		`avatarproxy_inflight_requests 1`,
 		`avatarproxy_cache_evictions_total 0`,
+		`avatarproxy_resize_running 0`,
+		`avatarproxy_resize_queued 0`,
 		"go_goroutines", "process_resident_memory_bytes",
 	} {
 		if !strings.Contains(text, want) {

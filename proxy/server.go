@@ -143,6 +143,10 @@ func (s *Server) newAvatars(opt Options) (*avatars, error) {
 			},
 		})
 	}
+	m.GaugeFunc("avatarproxy_resize_running", "Resizes running now.", nil,
+		func() float64 { running, _ := rz.Stats(); return float64(running) })
+	m.GaugeFunc("avatarproxy_resize_queued", "Resizes waiting for a worker; beyond resize.queue requests get 503.", nil,
+		func() float64 { _, queued := rz.Stats(); return float64(queued) })
 	gens := opt.Generations
 	if gens == nil {
 		gens = cache.NewLocalGenerations(c.TTL.D() + keepStale)
