@@ -6,7 +6,6 @@ import (
 	"hash/crc32"
 	"image"
 	"image/color"
-	"image/gif"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/avatarproxy/avatarproxy/config"
+	"github.com/avatarproxy/avatarproxy/internal/fakeprovider"
 )
 
 // pngClaiming returns a valid PNG signature and IHDR chunk claiming w x h
@@ -38,23 +38,6 @@ func pngClaiming(w, h uint32) []byte {
 	chunk("IHDR", ihdr)
 	chunk("IDAT", []byte{0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01})
 	chunk("IEND", nil)
-	return b.Bytes()
-}
-
-func manyFrameGIF(t *testing.T, frames int) []byte {
-	t.Helper()
-	pal := color.Palette{color.Black, color.White}
-	anim := &gif.GIF{}
-	for i := range frames {
-		img := image.NewPaletted(image.Rect(0, 0, 4, 4), pal)
-		img.SetColorIndex(i%4, 0, 1)
-		anim.Image = append(anim.Image, img)
-		anim.Delay = append(anim.Delay, 1)
-	}
-	var b bytes.Buffer
-	if err := gif.EncodeAll(&b, anim); err != nil {
-		t.Fatal(err)
-	}
 	return b.Bytes()
 }
 
@@ -90,7 +73,7 @@ func hostileOrigin(t *testing.T) *httptest.Server {
 		"corrupt":   corruptPNG(t),
 		"bomb":      pngClaiming(30000, 30000),
 		"text":      []byte("hello"),
-		"frames":    manyFrameGIF(t, 3000),
+		"frames":    fakeprovider.GIF(3000),
 	}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		kind := strings.TrimPrefix(r.URL.Path, "/a/")

@@ -18,6 +18,8 @@ import (
 	"testing"
 
 	"github.com/h2non/bimg"
+
+	"github.com/avatarproxy/avatarproxy/internal/fakeprovider"
 )
 
 var update = flag.Bool("update", false, "rewrite the FuzzInspect seed corpus in testdata")
@@ -270,33 +272,16 @@ func ipma(version, flags byte, items ...itemAssociation) []byte {
 
 func TestInspectCountsGIFFrames(t *testing.T) {
 	for _, n := range []int{1, 2, 50} {
-		info, err := Inspect(animatedGIF(t, n))
+		info, err := Inspect(fakeprovider.GIF(n))
 		if err != nil || info.Frames != n {
 			t.Errorf("%d-frame GIF: %+v, %v", n, info, err)
 		}
 	}
 	r := New(PoolConfig{Workers: 1})
-	if _, _, err := r.Resize(context.Background(), animatedGIF(t, MaxFrames+1), Options{Edge: 8}); !errors.Is(err, ErrTooLarge) {
+	if _, _, err := r.Resize(context.Background(), fakeprovider.GIF(MaxFrames+1), Options{Edge: 8}); !errors.Is(err, ErrTooLarge) {
 		t.Errorf("%d frames: %v, want ErrTooLarge", MaxFrames+1, err)
 	}
-	if _, _, err := r.Resize(context.Background(), animatedGIF(t, 3), Options{Edge: 8}); err != nil {
+	if _, _, err := r.Resize(context.Background(), fakeprovider.GIF(3), Options{Edge: 8}); err != nil {
 		t.Errorf("3 frames: %v", err)
 	}
-}
-
-func animatedGIF(t *testing.T, frames int) []byte {
-	t.Helper()
-	pal := color.Palette{color.Black, color.White}
-	anim := &gif.GIF{}
-	for i := range frames {
-		img := image.NewPaletted(image.Rect(0, 0, 4, 4), pal)
-		img.SetColorIndex(i%4, 0, 1)
-		anim.Image = append(anim.Image, img)
-		anim.Delay = append(anim.Delay, 1)
-	}
-	var b bytes.Buffer
-	if err := gif.EncodeAll(&b, anim); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"image"
 	"image/color"
+	"image/gif"
 	"image/jpeg"
 	"image/png"
 	"strings"
@@ -21,6 +22,24 @@ import (
 // from seed: different seeds give visibly different images.
 func JPEG(seed string, w, h int) []byte {
 	return encodeJPEG(pattern(seed, w, h))
+}
+
+// GIF returns a 4 x 4 animated GIF of the given number of frames, each a
+// different black and white pattern.
+func GIF(frames int) []byte {
+	pal := color.Palette{color.Black, color.White}
+	anim := &gif.GIF{}
+	for i := range frames {
+		img := image.NewPaletted(image.Rect(0, 0, 4, 4), pal)
+		img.SetColorIndex(i%4, 0, 1)
+		anim.Image = append(anim.Image, img)
+		anim.Delay = append(anim.Delay, 1)
+	}
+	var b bytes.Buffer
+	if err := gif.EncodeAll(&b, anim); err != nil {
+		panic(fmt.Sprintf("encoding a GIF: %v", err)) // in-memory: cannot fail
+	}
+	return b.Bytes()
 }
 
 // PNG returns a w x h PNG drawn like JPEG's.
