@@ -29,12 +29,8 @@ func FuzzParseAvatar(f *testing.F) {
 	cfg.Resize.MaxSize = 512
 	cfg.Resize.Sizes = []int{16, 32, 64, 128}
 	s := &Server{cfg: cfg, signer: newSigner(config.Security{SigningKey: "fuzz-key-0123456789"})}
-	src := &source{name: "local"}
 	f.Fuzz(func(t *testing.T, query, accept string) {
-		r := httptest.NewRequest("GET", "/avatar/local/u", nil)
-		r.URL.RawQuery = query
-		r.Header.Set("Accept", accept)
-		req, err := s.parseAvatar(r, src, "u", avatarParams, true)
+		req, err := parseFuzzed(s, query, accept)
 		if err != nil {
 			var re *requestError
 			if !errors.As(err, &re) || re.status < 400 || re.status > 499 {
@@ -58,12 +54,8 @@ func FuzzParseAvatarUnsigned(f *testing.F) {
 	cfg := config.Default()
 	cfg.Resize.MaxSize = 512
 	s := &Server{cfg: cfg}
-	src := &source{name: "local"}
 	f.Fuzz(func(t *testing.T, query, accept string) {
-		r := httptest.NewRequest("GET", "/avatar/local/u", nil)
-		r.URL.RawQuery = query
-		r.Header.Set("Accept", accept)
-		req, err := s.parseAvatar(r, src, "u", avatarParams, true)
+		req, err := parseFuzzed(s, query, accept)
 		if err != nil {
 			var re *requestError
 			if !errors.As(err, &re) || re.status != 400 {
@@ -83,4 +75,12 @@ func FuzzParseAvatarUnsigned(f *testing.F) {
 			t.Fatalf("query %q: accepted %+v", query, req)
 		}
 	})
+}
+
+// parseFuzzed parses an avatar request of upstream "local", user "u".
+func parseFuzzed(s *Server, query, accept string) (*avatarRequest, error) {
+	r := httptest.NewRequest("GET", "/avatar/local/u", nil)
+	r.URL.RawQuery = query
+	r.Header.Set("Accept", accept)
+	return s.parseAvatar(r, &source{name: "local"}, "u", avatarParams, true)
 }
