@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # Build: the Go toolchain and libvips headers.
-FROM golang:1.24-bookworm AS build
+FROM golang:1.26-bookworm AS build
 RUN apt-get update \
  && apt-get install -y --no-install-recommends libvips-dev pkg-config \
  && rm -rf /var/lib/apt/lists/*

@@ -1,6 +1,6 @@
 module github.com/avatarproxy/avatarproxy
 
-go 1.24.0
+go 1.26
 
 require (
 	github.com/dgraph-io/ristretto/v2 v2.3.0
@@ -9,9 +9,9 @@ require (
 	github.com/prometheus/client_golang v1.22.0
 	github.com/sony/gobreaker/v2 v2.0.0
 	go.uber.org/goleak v1.3.0
+	go.yaml.in/yaml/v3 v3.0.4
 	golang.org/x/image v0.29.0
 	golang.org/x/sync v0.16.0
-	gopkg.in/yaml.v3 v3.0.1
 )
 
 require (

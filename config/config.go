@@ -1,5 +1,5 @@
 // Package config defines avatarproxy's configuration: the YAML schema of
-// SPEC section 4, environment overrides and ${NAME} expansion, and the
+// the README's "Configuration" section, environment overrides and ${NAME} expansion, and the
 // validation that runs once at start-up.
 package config
 

@@ -11,7 +11,7 @@ import (
 	"time"
 )
 
-// specExample is the document of SPEC section 4, with the file upstream's
+// specExample is the README's full configuration example, with the file upstream's
 // root left as %ROOT% for the test to fill in.
 const specExample = `listen: ":8080"
 metrics_listen: ""              # empty: /metrics on the main listener

@@ -10,10 +10,10 @@ import (
 	"strings"
 	"time"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
-// Default returns the configuration of SPEC section 4 with no upstreams.
+// Default returns the documented defaults of every key, with no upstreams.
 func Default() *Config {
 	return &Config{
 		Listen:          ":8080",
@@ -63,7 +63,7 @@ func Parse(data []byte, environ []string) (*Config, error) {
 	if err := yaml.Unmarshal([]byte(text), &doc); err != nil {
 		msg := strings.TrimPrefix(err.Error(), "yaml: ")
 		if !strings.HasPrefix(msg, "line ") {
-			msg = "line 1: " + msg // yaml.v3 leaves out the number of the first line
+			msg = "line 1: " + msg // yaml/v3 leaves out the number of the first line
 		}
 		problems = append(problems, msg)
 		return nil, &ValidationError{Problems: problems}
@@ -143,7 +143,7 @@ var (
 	unknownField = regexp.MustCompile(`^field (.+) not found in type \S+$`)
 )
 
-// decode decodes text onto cfg, rejecting unknown keys. yaml.v3 reports
+// decode decodes text onto cfg, rejecting unknown keys. yaml/v3 reports
 // problems by line only; doc, the same text as a node tree, lets each
 // problem name its key path too.
 func decode(text string, doc *yaml.Node, cfg *Config) []string {
@@ -204,7 +204,7 @@ func keysByLine(doc *yaml.Node) map[int][]keyAt {
 	return keys
 }
 
-// locate rewrites one of yaml.v3's "line N: ..." messages to lead with the
+// locate rewrites one of yaml/v3's "line N: ..." messages to lead with the
 // key path when the line identifies a single key.
 func locate(msg string, keys map[int][]keyAt) string {
 	m := lineMessage.FindStringSubmatch(msg)

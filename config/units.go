@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/dustin/go-humanize"
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // ParseSize reads a byte count: a plain integer or a number with a decimal
@@ -93,7 +93,7 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
-// lineError reports err in the form of yaml.v3's own decoding errors, so the
+// lineError reports err in the form of yaml/v3's own decoding errors, so the
 // decoder carries on and collects every bad value instead of stopping.
 func lineError(n *yaml.Node, err error) error {
 	return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: %v", n.Line, err)}}

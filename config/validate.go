@@ -44,7 +44,7 @@ func (p *problems) add(key, format string, args ...any) {
 	*p = append(*p, key+": "+fmt.Sprintf(format, args...))
 }
 
-// Validate checks c against the rules of SPEC section 4 and returns a
+// Validate checks c against the rules the README documents and returns a
 // *ValidationError listing every problem, or nil. It also sorts
 // resize.sizes ascending.
 func (c *Config) Validate() error {

@@ -1,4 +1,4 @@
-// Package metrics defines avatarproxy's Prometheus metrics (SPEC section 5)
+// Package metrics defines avatarproxy's Prometheus metrics (the README's metrics table)
 // on a registry of its own, so that tests and several proxies in one process
 // never collide. No label takes its value from a request.
 package metrics

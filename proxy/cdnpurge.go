@@ -45,7 +45,7 @@ type purgeJob struct {
 }
 
 // cdnPurger tells the CDNs in front of the proxy to drop a user's avatars
-// (SPEC section 3, "CDN purge"): for every invalidation it sends each of
+// (the README's "CDN purge"): for every invalidation it sends each of
 // http.purge_requests with {tag} replaced by the user's purge tag, from a
 // small pool of workers so that the caller never waits for a CDN.
 type cdnPurger struct {

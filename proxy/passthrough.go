@@ -89,7 +89,7 @@ type change struct {
 	inspectResponse func(body []byte) bool
 }
 
-// avatarChange recognises the changing requests of SPEC section 3; rel is
+// avatarChange recognises the changing requests of the README's upstream table; rel is
 // the request path relative to the upstream's base_url.
 func avatarChange(kind, method, rel string) *change {
 	seg := strings.Split(strings.Trim(rel, "/"), "/")

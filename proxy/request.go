@@ -203,7 +203,7 @@ func safeName(s string) string {
 	return strconv.Quote(s)
 }
 
-// signer checks the sig parameter of SPEC section 2.
+// signer checks the sig parameter of avatar URLs.
 type signer struct {
 	keys [][]byte // the current key first, then the previous ones
 }

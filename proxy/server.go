@@ -1,6 +1,6 @@
 // Package proxy is avatarproxy's HTTP face: it routes requests, parses and
 // validates them, serves avatars through the cache and resize pipeline, and
-// answers the control and ops endpoints of SPEC section 1.
+// answers the control and ops endpoints.
 package proxy
 
 import (
@@ -306,7 +306,7 @@ func (s *Server) respondAvatar(w http.ResponseWriter, r *http.Request, req *avat
 	s.writeAvatar(w, r, req, ans)
 }
 
-// writeAvatar sends an answer with the caching headers of SPEC section 2.
+// writeAvatar sends an answer with the caching headers the README documents.
 func (s *Server) writeAvatar(w http.ResponseWriter, r *http.Request, req *avatarRequest, ans *answer) {
 	v := ans.v
 	h := w.Header()

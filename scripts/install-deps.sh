@@ -25,7 +25,7 @@ fi
 
 # Go: the go.mod toolchain or newer. Debian's own Go is too old, so fetch the
 # official toolchain through the Go module proxy when none fits.
-need_go=1.24
+need_go=1.26
 have_go() {
   command -v go >/dev/null 2>&1 || return 1
   local v; v=$(go env GOVERSION 2>/dev/null | sed 's/^go//')
@@ -35,7 +35,7 @@ if ! have_go && [ -x /usr/local/go/bin/go ]; then
   export PATH=/usr/local/go/bin:$PATH
 fi
 if ! have_go; then
-  toolchain=go1.24.13
+  toolchain=go1.26.8
   echo "installing Go $toolchain from the module proxy" >&2
   if ! command -v go >/dev/null 2>&1; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends golang-go ca-certificates unzip >/dev/null
