@@ -1,0 +1,269 @@
+// Package testproc runs real processes for tests: the avatarproxy binary
+// and the services the suite proves it against (redis-server, Prometheus,
+// Varnish, Chromium), each on a free loopback port, its output kept for
+// the failure message and the process killed when the test ends.
+//
+// It is imported by tests only.
+package testproc
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// MustNotHang bounds every wait here. It is far above what any step takes,
+// so that only a hang trips it.
+const MustNotHang = 60 * time.Second
+
+// FreeAddr returns a loopback address whose port was free a moment ago.
+func FreeAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// Need returns the path of an installed program, and fails the test when
+// it is missing: `make test` installs every program the suite drives, so a
+// missing one is a broken set-up, not a reason to skip.
+func Need(t testing.TB, program string) string {
+	t.Helper()
+	path, err := exec.LookPath(program)
+	if err != nil {
+		t.Fatalf("%s is not installed; `make test-deps` installs what the tests need", program)
+	}
+	return path
+}
+
+// RepoRoot is the repository's top directory.
+func RepoRoot(t testing.TB) string {
+	t.Helper()
+	_, file, _, ok := runtime.Caller(0)
+	if !ok {
+		t.Fatal("cannot locate the repository")
+	}
+	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
+}
+
+var (
+	buildOnce sync.Once
+	binary    string
+	buildErr  error
+)
+
+// Binary builds cmd/avatarproxy once per test process and returns its
+// path. The file lives in a directory removed when the process exits only
+// if the caller's TestMain calls Cleanup.
+func Binary(t testing.TB) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "avatarproxy-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binary = filepath.Join(dir, "avatarproxy")
+		cmd := exec.Command("go", "build", "-o", binary, "./cmd/avatarproxy")
+		cmd.Dir = RepoRoot(t)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binary
+}
+
+// Cleanup removes what Binary built; call it from TestMain after m.Run.
+func Cleanup() {
+	if binary != "" {
+		os.RemoveAll(filepath.Dir(binary))
+	}
+}
+
+// Output collects a process's output while the test reads it.
+type Output struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *Output) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *Output) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// Process is a running program.
+type Process struct {
+	t      testing.TB
+	Name   string
+	Cmd    *exec.Cmd
+	Output *Output
+	exited chan struct{} // closed once the process has been waited for
+	state  *os.ProcessState
+}
+
+// Start runs cmd with its output collected and kills it when the test
+// ends if it is still running; on failure the output is logged.
+func Start(t testing.TB, cmd *exec.Cmd) *Process {
+	t.Helper()
+	p := &Process{t: t, Name: filepath.Base(cmd.Path), Cmd: cmd, Output: new(Output), exited: make(chan struct{})}
+	cmd.Stdout, cmd.Stderr = p.Output, p.Output
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("starting %s: %v", p.Name, err)
+	}
+	go func() {
+		cmd.Wait()
+		p.state = cmd.ProcessState
+		close(p.exited)
+	}()
+	t.Cleanup(func() {
+		p.Kill()
+		if t.Failed() {
+			t.Logf("%s output:\n%s", p.Name, p.Output)
+		}
+	})
+	return p
+}
+
+// Exited reports whether the process has ended.
+func (p *Process) Exited() bool {
+	select {
+	case <-p.exited:
+		return true
+	default:
+		return false
+	}
+}
+
+// Kill ends the process at once and waits for it.
+func (p *Process) Kill() {
+	if !p.Exited() {
+		p.Cmd.Process.Kill()
+		<-p.exited
+	}
+}
+
+// Signal sends sig to the process.
+func (p *Process) Signal(sig os.Signal) {
+	p.t.Helper()
+	if err := p.Cmd.Process.Signal(sig); err != nil {
+		p.t.Fatal(err)
+	}
+}
+
+// Wait waits, within MustNotHang, for the process to exit.
+func (p *Process) Wait() *os.ProcessState {
+	p.t.Helper()
+	select {
+	case <-p.exited:
+		return p.state
+	case <-time.After(MustNotHang):
+		p.t.Fatalf("%s still running %v after it was told to stop", p.Name, MustNotHang)
+		return nil
+	}
+}
+
+// WaitTCP waits until addr accepts connections, failing the test if the
+// process exits first or MustNotHang passes.
+func (p *Process) WaitTCP(addr string) {
+	p.t.Helper()
+	p.waitFor(addr, func() bool {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	})
+}
+
+// WaitHTTP waits until url answers 200.
+func (p *Process) WaitHTTP(url string) {
+	p.t.Helper()
+	client := &http.Client{Timeout: 2 * time.Second}
+	p.waitFor(url, func() bool {
+		resp, err := client.Get(url)
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+}
+
+func (p *Process) waitFor(what string, ready func() bool) {
+	p.t.Helper()
+	deadline := time.Now().Add(MustNotHang)
+	for !ready() {
+		if p.Exited() {
+			p.t.Fatalf("%s exited (%v) before %s was ready:\n%s", p.Name, p.state, what, p.Output)
+		}
+		if time.Now().After(deadline) {
+			p.t.Fatalf("%s: %s not ready after %v", p.Name, what, MustNotHang)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Env is the test's environment without AVATARPROXY_ overrides, which
+// would change what the process under test reads, plus extra.
+func Env(extra ...string) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "AVATARPROXY_") {
+			env = append(env, kv)
+		}
+	}
+	return append(env, extra...)
+}
+
+// Proxy starts the avatarproxy binary with the configuration text (written
+// to a file in dir, which is also the working directory) listening on
+// addr, and waits until it answers /healthz.
+func Proxy(t testing.TB, dir, addr, config string, env ...string) *Process {
+	t.Helper()
+	path := filepath.Join(dir, fmt.Sprintf("avatarproxy-%s.yaml", strings.ReplaceAll(addr, ":", "-")))
+	if err := os.WriteFile(path, []byte(config), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(Binary(t), "-config", path)
+	cmd.Dir = dir
+	cmd.Env = Env(env...)
+	p := Start(t, cmd)
+	p.WaitHTTP("http://" + addr + "/healthz")
+	return p
+}
+
+// Redis starts a redis-server on a free loopback port without persistence
+// and returns it with its address.
+func Redis(t testing.TB, extraArgs ...string) (*Process, string) {
+	t.Helper()
+	bin := Need(t, "redis-server")
+	addr := FreeAddr(t)
+	_, port, _ := net.SplitHostPort(addr)
+	args := append([]string{"--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+		"--dir", t.TempDir()}, extraArgs...)
+	p := Start(t, exec.Command(bin, args...))
+	p.WaitTCP(addr)
+	return p, addr
+}
