@@ -2,12 +2,20 @@
 # Installs what avatarproxy needs on Debian or Ubuntu, skipping what is there.
 #   scripts/install-deps.sh run    libvips and pkg-config, to build and run
 #   scripts/install-deps.sh test   the above plus what the test suite drives
+#   scripts/install-deps.sh bench  the above plus the benchmark references
 set -euo pipefail
 
-want=(libvips-dev pkg-config git ca-certificates)
-if [ "${1:-run}" = test ]; then
-  want+=(prometheus) # for promtool, which lints the exported metrics
-fi
+want=(libvips-dev pkg-config gcc libc6-dev git ca-certificates curl)
+case "${1:-run}" in
+test)
+  # Real components the suite proves the proxy against.
+  want+=(prometheus redis-server varnish varnish-modules chromium)
+  ;;
+bench)
+  # References measured side by side with the proxy, and real avatars.
+  want+=(nginx-light wrk libvips-tools gnome-control-center-data util-linux)
+  ;;
+esac
 
 missing=()
 for pkg in "${want[@]}"; do
