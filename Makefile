@@ -4,7 +4,7 @@ export PATH := /usr/local/go/bin:$(HOME)/go/bin:$(PATH)
 GO ?= go
 STATICCHECK_VERSION := v0.6.1
 
-.PHONY: run test deps test-deps build lint fuzz bench soak
+.PHONY: run test deps test-deps bench-deps build lint fuzz bench soak
 
 run: deps
 	$(GO) run ./cmd/avatarproxy $(ARGS)
@@ -40,9 +40,18 @@ fuzz:
 	  $(GO) test $$pkg -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME); \
 	done
 
-bench: test-deps
-	$(GO) test ./resize -run '^$$' -bench BenchmarkResize
-	$(GO) test ./proxy -run '^$$' -bench 'Healthz|Hit|Conditional|NewSize' -benchmem
+# Benchmarks: Go benchmarks of the hit path and the resizes (allocations
+# included), then avatarproxy side by side with nginx (static files and
+# proxy_cache in front of imgproxy, when IMGPROXY_BIN names a binary) and
+# vipsthumbnail, servers and load pinned to different cores.
+BENCHARGS ?=
+bench: bench-deps build
+	$(GO) test ./resize ./proxy -run '^$$' -bench . -benchmem
+	$(GO) build -o bin/avatarproxy-bench ./cmd/avatarproxy-bench
+	bin/avatarproxy-bench -proxy bin/avatarproxy $(BENCHARGS)
+
+bench-deps:
+	@scripts/install-deps.sh bench
 
 # The fault and soak run: mixed load against fault-injecting upstreams,
 # printing requests, errors, RSS and goroutines over time.

@@ -1,0 +1,201 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+)
+
+const (
+	acceptAVIF = "image/avif,image/webp,image/apng,*/*;q=0.8"
+	acceptWebP = "image/webp,*/*"
+)
+
+var client = &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+
+// get fetches url with an optional Accept header and returns status and body.
+func get(url, accept string) (int, []byte, error) {
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		return 0, nil, err
+	}
+	if accept != "" {
+		req.Header.Set("Accept", accept)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, body, err
+}
+
+func proxyPath(user string, size int, format string) string {
+	p := fmt.Sprintf("/avatar/o/%s?size=%d", user, size)
+	if format != "" {
+		p += "&format=" + format
+	}
+	return p
+}
+
+// imgproxyPath is the imgproxy URL of the same square: fill, enlarge,
+// centre gravity; ext "" lets imgproxy pick the format from Accept.
+func (e *env) imgproxyPath(user string, edge int, ext string) string {
+	p := fmt.Sprintf("/unsafe/rs:fill:%d:%d:1/g:ce/plain/http://%s/%s", edge, edge, e.originImg, user)
+	if ext != "" {
+		p += "@" + ext
+	}
+	return p
+}
+
+// hitCase is one hot-hit figure: the same bytes asked of each system.
+type hitCase struct {
+	what   string
+	conns  int
+	accept string
+	proxy  []string // paths on the proxy
+	static []string // paths on the static nginx; nil: no static reference
+	cache  []string // paths on nginx proxy_cache -> imgproxy
+}
+
+func benchHits(o options, e *env, set *imageSet, t *table) error {
+	user := userID(0)
+	// The static reference serves avatarproxy's own bytes.
+	for _, f := range []struct{ file, path, accept string }{
+		{"hit.jpg", proxyPath(user, 80, "jpeg"), ""},
+		{"hit.avif", proxyPath(user, 80, ""), acceptAVIF},
+	} {
+		status, body, err := get("http://"+e.proxy.addr+f.path, f.accept)
+		if err != nil || status != http.StatusOK {
+			return fmt.Errorf("warming %s: %d %v", f.path, status, err)
+		}
+		if err := os.WriteFile(filepath.Join(e.dir, "static", f.file), body, 0o644); err != nil {
+			return err
+		}
+	}
+	var many, manyCache []string
+	sizes := []int{20, 40, 80, 256}
+	for i := range o.users {
+		for _, s := range sizes {
+			many = append(many, proxyPath(userID(i), s, "jpeg"))
+			manyCache = append(manyCache, e.imgproxyPath(userID(i), s, "jpg"))
+		}
+	}
+	r := rand.New(rand.NewPCG(uint64(o.seed), 1))
+	r.Shuffle(len(many), func(i, j int) {
+		many[i], many[j] = many[j], many[i]
+		manyCache[i], manyCache[j] = manyCache[j], manyCache[i]
+	})
+	cases := []hitCase{
+		{what: "hot hit, 80 px JPEG, 64 connections", conns: 64,
+			proxy: []string{proxyPath(user, 80, "jpeg")}, static: []string{"/hit.jpg"}, cache: []string{e.imgproxyPath(user, 80, "jpg")}},
+		{what: "hot hit, 80 px JPEG, 8 connections", conns: 8,
+			proxy: []string{proxyPath(user, 80, "jpeg")}, static: []string{"/hit.jpg"}, cache: []string{e.imgproxyPath(user, 80, "jpg")}},
+		{what: "hot hit, AVIF by Accept, 8 connections", conns: 8, accept: acceptAVIF,
+			proxy: []string{proxyPath(user, 80, "")}, static: []string{"/hit.avif"}, cache: []string{e.imgproxyPath(user, 80, "")}},
+		{what: fmt.Sprintf("hot hits, %d users x 4 sizes, 8 connections", o.users), conns: 8,
+			proxy: many, cache: manyCache},
+	}
+	for _, c := range cases {
+		if err := warm(e.proxy.addr, c.proxy, c.accept); err != nil {
+			return err
+		}
+		if e.imgproxy != nil {
+			if err := warm(e.cacheAddr, c.cache, c.accept); err != nil {
+				return err
+			}
+		}
+		var proxyRPS, proxyP99, staticRPS, staticP99, cacheRPS []float64
+		for round := range o.rounds {
+			// Interleave, and alternate who goes first.
+			runs := []func() error{
+				func() error {
+					res, err := e.runWrk(e.proxy.addr, c.proxy, c.conns, acceptHeader(c.accept))
+					proxyRPS, proxyP99 = append(proxyRPS, res.rps), append(proxyP99, ms(res.p99))
+					return err
+				},
+				func() error {
+					if c.static == nil {
+						return nil
+					}
+					res, err := e.runWrk(e.staticAddr, c.static, c.conns, "")
+					staticRPS, staticP99 = append(staticRPS, res.rps), append(staticP99, ms(res.p99))
+					return err
+				},
+				func() error {
+					if e.imgproxy == nil {
+						return nil
+					}
+					res, err := e.runWrk(e.cacheAddr, c.cache, c.conns, acceptHeader(c.accept))
+					cacheRPS = append(cacheRPS, res.rps)
+					return err
+				},
+			}
+			for i := range runs {
+				if err := runs[(i+round)%len(runs)](); err != nil {
+					return fmt.Errorf("%s: %w", c.what, err)
+				}
+			}
+		}
+		if c.static != nil {
+			t.add(c.what, "req/s", median(proxyRPS), "nginx static", median(staticRPS), true)
+			t.add(c.what+", p99", "ms", median(proxyP99), "nginx static", median(staticP99), false)
+		}
+		if e.imgproxy != nil {
+			t.add(c.what, "req/s", median(proxyRPS), "nginx cache -> imgproxy", median(cacheRPS), true)
+		} else if c.static == nil {
+			t.add(c.what, "req/s", median(proxyRPS), "", 0, true)
+		}
+	}
+	return nil
+}
+
+func acceptHeader(accept string) string {
+	if accept == "" {
+		return ""
+	}
+	return "Accept: " + accept
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// warm asks for every path once (twice for the first, so caches that
+// admit on the second sight hold it), four at a time.
+func warm(addr string, paths []string, accept string) error {
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		firstErr error
+	)
+	work := make(chan string)
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for p := range work {
+				status, _, err := get("http://"+addr+p, accept)
+				if err == nil && status != http.StatusOK {
+					err = fmt.Errorf("%s answered %d", p, status)
+				}
+				if err != nil {
+					mu.Lock()
+					firstErr = err
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	work <- paths[0]
+	for _, p := range paths {
+		work <- p
+	}
+	close(work)
+	wg.Wait()
+	return firstErr
+}

@@ -1,0 +1,195 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// server is one process the benchmark started.
+type server struct {
+	name string
+	cmd  *exec.Cmd
+	addr string
+	log  *os.File
+}
+
+// env is every server of a run, with the addresses clients use.
+type env struct {
+	dir string
+	o   options
+	set *imageSet
+
+	proxy, nginx, imgproxy *server
+
+	staticAddr  string // nginx: the proxy's own output bytes as files
+	cacheAddr   string // nginx proxy_cache in front of imgproxy
+	originProxy string // nginx: originals for avatarproxy (its own access log)
+	originImg   string // nginx: originals for imgproxy (its own access log)
+}
+
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+// pinSelf moves every thread of this process onto cpus.
+func pinSelf(cpus string) error {
+	out, err := exec.Command("taskset", "-a", "-p", "-c", cpus, strconv.Itoa(os.Getpid())).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("taskset (util-linux): %v: %s", err, out)
+	}
+	return nil
+}
+
+// start runs a server pinned to the server CPUs and waits for addr.
+func (e *env) start(name, addr string, environ []string, args ...string) (*server, error) {
+	logFile, err := os.Create(filepath.Join(e.dir, name+".log"))
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command("taskset", append([]string{"-c", e.o.serverCPU}, args...)...)
+	cmd.Env = append(os.Environ(), environ...)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	s := &server{name: name, cmd: cmd, addr: addr, log: logFile}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+			return s, nil
+		}
+		if time.Now().After(deadline) || cmd.ProcessState != nil {
+			s.kill()
+			msg, _ := os.ReadFile(logFile.Name())
+			return nil, fmt.Errorf("%s did not listen on %s:\n%s", name, addr, msg)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (s *server) kill() {
+	if s == nil {
+		return
+	}
+	s.cmd.Process.Kill()
+	s.cmd.Wait()
+	s.log.Close()
+}
+
+// rss is the resident memory of the server and all its descendants.
+func (s *server) rss() int64 {
+	if s == nil {
+		return 0
+	}
+	return treeRSS(s.cmd.Process.Pid)
+}
+
+func treeRSS(pid int) int64 {
+	total := statusKiB(pid, "VmRSS:") * 1024
+	children, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
+	for _, f := range strings.Fields(string(children)) {
+		if child, err := strconv.Atoi(f); err == nil {
+			total += treeRSS(child)
+		}
+	}
+	return total
+}
+
+func statusKiB(pid int, field string) int64 {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), field); ok {
+			n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			return n
+		}
+	}
+	return 0
+}
+
+func startServers(o options, dir string, set *imageSet) (*env, error) {
+	e := &env{dir: dir, o: o, set: set}
+	var err error
+	addrs := make([]string, 6)
+	for i := range addrs {
+		if addrs[i], err = freeAddr(); err != nil {
+			return nil, err
+		}
+	}
+	proxyAddr, imgAddr := addrs[0], addrs[1]
+	e.staticAddr, e.cacheAddr, e.originProxy, e.originImg = addrs[2], addrs[3], addrs[4], addrs[5]
+	if err := os.MkdirAll(filepath.Join(dir, "static"), 0o755); err != nil {
+		return nil, err
+	}
+	if err := e.startNginx(imgAddr); err != nil {
+		return nil, err
+	}
+	if err := e.startProxy(proxyAddr); err != nil {
+		e.stop()
+		return nil, err
+	}
+	if o.imgproxyBin != "" {
+		e.imgproxy, err = e.start("imgproxy", imgAddr, []string{
+			"IMGPROXY_BIND=" + imgAddr,
+			"IMGPROXY_ALLOW_LOOPBACK_SOURCE_ADDRESSES=true",
+			"IMGPROXY_QUALITY=80",
+			"IMGPROXY_AUTO_AVIF=true",
+			"IMGPROXY_AUTO_WEBP=true",
+			"IMGPROXY_AVIF_SPEED=8",
+			"IMGPROXY_STRIP_METADATA=true",
+			"IMGPROXY_LOG_LEVEL=error",
+		}, o.imgproxyBin)
+		if err != nil {
+			e.stop()
+			return nil, err
+		}
+	}
+	return e, nil
+}
+
+func (e *env) startProxy(addr string) error {
+	cfg := fmt.Sprintf(`listen: %q
+upstreams:
+  - {name: o, kind: http, url_template: "http://%s/{user_id}", timeout: 30s}
+cache: {max_bytes: 256MiB}
+resize: {quality: 80}
+`, addr, e.originProxy)
+	path := filepath.Join(e.dir, "avatarproxy.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
+		return err
+	}
+	var err error
+	e.proxy, err = e.start("avatarproxy", addr, nil, e.o.proxyBin, "-config", path)
+	return err
+}
+
+// restartProxy starts the proxy afresh, with empty caches.
+func (e *env) restartProxy() error {
+	addr := e.proxy.addr
+	e.proxy.kill()
+	return e.startProxy(addr)
+}
+
+func (e *env) stop() {
+	e.proxy.kill()
+	e.imgproxy.kill()
+	e.nginx.kill()
+}
