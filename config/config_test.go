@@ -207,6 +207,62 @@ func TestParseReportsEveryDecodeProblem(t *testing.T) {
 	}
 }
 
+// A value of the wrong type names its key, wherever it stands, and the
+// rest of the file is still checked: later values and the rules.
+func TestParseReportsWrongTypesByKeyWithEveryOtherProblem(t *testing.T) {
+	doc := "cache: {max_bytes: lots, ttl: 5m}\n" +
+		"upstreams: [{name: a, kind: http, url_template: 'http://o.test/{user_id}', timeout: soon, header_timeout: [1]}]\n" +
+		"resize: {quality: high, max_size: 64, default_size: 80}\n" +
+		"listen: ''\n"
+	_, err := Parse([]byte(doc), nil)
+	want := []string{
+		`cache.max_bytes: invalid size "lots": want a byte count like 256MiB, 10MB or 1048576 (line 1)`,
+		`upstreams[0].timeout: invalid duration "soon": want a duration like 90s, 5m or 1h30m (line 2)`,
+		"upstreams[0].header_timeout: want a duration, not a sequence (line 2)",
+		"resize.quality: cannot unmarshal !!str `high` into int (line 3)",
+		`listen: must be host:port, as in :8080, not ""`,
+		"resize.default_size: must not exceed resize.max_size (64)",
+	}
+	if got := problemsOf(t, err); !slices.Equal(got, want) {
+		t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// A key whose value did not decode is reported once: what the rules say of
+// the default it kept would only be noise.
+func TestParseReportsABadValueOnce(t *testing.T) {
+	doc := "resize:\n  default_size: big\n  max_size: 0\nupstreams:\n  - {name: b, kind: box, base_url: 'https://x.test', token: [t]}\n"
+	_, err := Parse([]byte(doc), nil)
+	problems := problemsOf(t, err)
+	for _, key := range []string{"resize.default_size", "upstreams[0]"} {
+		n := 0
+		for _, p := range problems {
+			if strings.HasPrefix(p, key) {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("want one problem of %s, got:\n%s", key, strings.Join(problems, "\n"))
+		}
+	}
+	wantProblem(t, err, "resize.max_size: ")
+}
+
+func TestProblemKey(t *testing.T) {
+	for problem, want := range map[string]string{
+		"cache.max_bytes: must be positive":                            "cache.max_bytes",
+		"upstreams[1] (box).token: required for kind box":              "upstreams[1].token",
+		"cache.max_bytes (AVATARPROXY_CACHE_MAX_BYTES): invalid":       "cache.max_bytes",
+		"resize.quality: cannot unmarshal !!str `x` into int (line 3)": "resize.quality",
+		"line 4: mapping values are not allowed":                       "",
+		"AVATARPROXY_NOPE: matches no configuration key":               "AVATARPROXY_NOPE",
+	} {
+		if got := problemKey(problem); got != want {
+			t.Errorf("problemKey(%q) = %q, want %q", problem, got, want)
+		}
+	}
+}
+
 func TestExpand(t *testing.T) {
 	env := []string{"TOKEN=s3cret", "EMPTY=", "LISTEN=:9000"}
 	doc := "listen: ${LISTEN}\nupstreams:\n  - {name: b, kind: activecollab, base_url: 'https://x.test', token: '${TOKEN}', webhook_secret: 'a$$b$c${EMPTY}'}\n"
@@ -224,9 +280,9 @@ func TestExpand(t *testing.T) {
 	_, err = Parse([]byte("listen: ${LISTEN}\nsecurity:\n  purge_token: ${NOPE}\n  signing_key: ${BAD-NAME}\nmetrics_listen: ${OPEN\n"), env)
 	problems := problemsOf(t, err)
 	for _, want := range []string{
-		"line 3: ${NOPE}: environment variable NOPE is not set",
-		"line 4: ${BAD-NAME}: not a valid environment variable name",
-		"line 5: unterminated ${",
+		"security.purge_token: ${NOPE}: environment variable NOPE is not set (line 3)",
+		"security.signing_key: ${BAD-NAME}: not a valid environment variable name (line 4)",
+		"metrics_listen: unterminated ${",
 	} {
 		wantProblem(t, err, want)
 	}

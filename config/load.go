@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -53,8 +54,9 @@ func Load(path string, environ []string) (*Config, error) {
 // os.Environ form. It expands ${NAME} from environ, decodes the result over
 // Default, applies the AVATARPROXY_ overrides and validates. Whatever is
 // wrong with the input comes back as a *ValidationError listing every
-// problem. Validation runs only once the document and the overrides were
-// read cleanly, since a half-read configuration would add noise.
+// problem: values that do not decode, bad overrides and the rules the
+// decoded values break. Only a document that is not YAML at all stops
+// there, as nothing of it can be read.
 func Parse(data []byte, environ []string) (*Config, error) {
 	env := envMap(environ)
 	text, problems := expand(string(data), env)
@@ -68,16 +70,64 @@ func Parse(data []byte, environ []string) (*Config, error) {
 		problems = append(problems, msg)
 		return nil, &ValidationError{Problems: problems}
 	}
+	// Name the key of each expansion problem, now that the lines' keys are
+	// known.
+	keys := keysByLine(&doc)
+	for i, p := range problems {
+		problems[i] = locate(p, keys)
+	}
 	cfg := Default()
-	problems = append(problems, decode(text, &doc, cfg)...)
+	problems = append(problems, decode(text, keys, cfg)...)
 	problems = append(problems, applyEnv(cfg, env)...)
+	if err := cfg.Validate(); err != nil {
+		var verr *ValidationError
+		if !errors.As(err, &verr) {
+			return nil, err
+		}
+		problems = append(problems, withoutKeys(verr.Problems, problemKeys(problems))...)
+	}
 	if len(problems) > 0 {
 		return nil, &ValidationError{Problems: problems}
 	}
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
 	return cfg, nil
+}
+
+// labelled matches the name Validate adds to a list element's index, as in
+// upstreams[1] (box).
+var labelled = regexp.MustCompile(`\[(\d+)\] \([^)]*\)`)
+
+// problemKey is the key path a problem leads with, without the element's
+// name or the variable that set it; empty when it names none.
+func problemKey(problem string) string {
+	key, _, ok := strings.Cut(labelled.ReplaceAllString(problem, "[$1]"), ": ")
+	if !ok || strings.HasPrefix(key, "line ") {
+		return ""
+	}
+	key, _, _ = strings.Cut(key, " (")
+	return key
+}
+
+func problemKeys(problems []string) map[string]bool {
+	keys := make(map[string]bool, len(problems))
+	for _, p := range problems {
+		if k := problemKey(p); k != "" {
+			keys[k] = true
+		}
+	}
+	return keys
+}
+
+// withoutKeys drops the problems about keys already reported: a value that
+// did not decode keeps its default, and what Validate says of the default
+// would only be noise.
+func withoutKeys(problems []string, reported map[string]bool) []string {
+	var kept []string
+	for _, p := range problems {
+		if !reported[problemKey(p)] {
+			kept = append(kept, p)
+		}
+	}
+	return kept
 }
 
 // envMap turns os.Environ form into a map; a later entry wins, as in exec.
@@ -139,14 +189,15 @@ func expand(text string, env map[string]string) (string, []string) {
 }
 
 var (
-	lineMessage  = regexp.MustCompile(`^line (\d+): (.*)$`)
+	lineMessage  = regexp.MustCompile(`^line (\d+)(?:, column (\d+))?: (.*)$`)
+	quotedValue  = regexp.MustCompile("`([^`]*)`")
 	unknownField = regexp.MustCompile(`^field (.+) not found in type \S+$`)
 )
 
 // decode decodes text onto cfg, rejecting unknown keys. yaml/v3 reports
-// problems by line only; doc, the same text as a node tree, lets each
+// problems by line only; keys, the keys of the same text by line, let each
 // problem name its key path too.
-func decode(text string, doc *yaml.Node, cfg *Config) []string {
+func decode(text string, keys map[int][]keyAt, cfg *Config) []string {
 	dec := yaml.NewDecoder(strings.NewReader(text))
 	dec.KnownFields(true)
 	err := dec.Decode(cfg)
@@ -164,7 +215,6 @@ func decode(text string, doc *yaml.Node, cfg *Config) []string {
 	if !errors.As(err, &typeErr) {
 		return []string{strings.TrimPrefix(err.Error(), "yaml: ")}
 	}
-	keys := keysByLine(doc)
 	problems := make([]string, 0, len(typeErr.Errors))
 	for _, msg := range typeErr.Errors {
 		problems = append(problems, locate(msg, keys))
@@ -175,7 +225,8 @@ func decode(text string, doc *yaml.Node, cfg *Config) []string {
 // keyAt is a mapping key of the document and the path that leads to it.
 type keyAt struct {
 	name, path string
-	leaf       bool // its value is not a mapping: a problem on its line is about it
+	leaf       bool       // its value is not a mapping: a problem on its line is about it
+	value      *yaml.Node // the key's value
 }
 
 func keysByLine(doc *yaml.Node) map[int][]keyAt {
@@ -195,7 +246,7 @@ func keysByLine(doc *yaml.Node) map[int][]keyAt {
 			for i := 0; i+1 < len(n.Content); i += 2 {
 				k, v := n.Content[i], n.Content[i+1]
 				p := joinPath(path, k.Value)
-				keys[k.Line] = append(keys[k.Line], keyAt{k.Value, p, v.Kind != yaml.MappingNode})
+				keys[k.Line] = append(keys[k.Line], keyAt{k.Value, p, v.Kind != yaml.MappingNode, v})
 				walk(v, p)
 			}
 		}
@@ -205,14 +256,17 @@ func keysByLine(doc *yaml.Node) map[int][]keyAt {
 }
 
 // locate rewrites one of yaml/v3's "line N: ..." messages to lead with the
-// key path when the line identifies a single key.
+// key path. The line alone identifies the key when it holds one; otherwise
+// the column of the value (from lineError) or the value the message quotes
+// tells the keys of a flow mapping apart.
 func locate(msg string, keys map[int][]keyAt) string {
 	m := lineMessage.FindStringSubmatch(msg)
 	if m == nil {
 		return msg
 	}
 	line, _ := strconv.Atoi(m[1])
-	detail := m[2]
+	column, _ := strconv.Atoi(m[2])
+	detail := m[3]
 	var found []keyAt
 	if u := unknownField.FindStringSubmatch(detail); u != nil {
 		detail = "unknown key"
@@ -226,13 +280,28 @@ func locate(msg string, keys map[int][]keyAt) string {
 		}
 	} else {
 		for _, k := range keys[line] {
-			if k.leaf {
+			if k.leaf && (column == 0 || k.value.Column == column) {
 				found = append(found, k)
 			}
 		}
+		if q := quotedValue.FindStringSubmatch(detail); len(found) > 1 && q != nil {
+			found = slices.DeleteFunc(found, func(k keyAt) bool { return !quotes(q[1], k.value) })
+		}
 	}
 	if len(found) != 1 {
-		return msg
+		return fmt.Sprintf("line %d: %s", line, detail)
 	}
 	return fmt.Sprintf("%s: %s (line %d)", found[0].path, detail, line)
+}
+
+// quotes reports whether quoted, as yaml/v3 quotes a value in a message
+// (cut to seven characters and "..." when long), is n's value.
+func quotes(quoted string, n *yaml.Node) bool {
+	if n.Kind != yaml.ScalarNode {
+		return false
+	}
+	if start, cut := strings.CutSuffix(quoted, "..."); cut && len(n.Value) > 10 {
+		return strings.HasPrefix(n.Value, start)
+	}
+	return n.Value == quoted
 }

@@ -94,9 +94,11 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 }
 
 // lineError reports err in the form of yaml/v3's own decoding errors, so the
-// decoder carries on and collects every bad value instead of stopping.
+// decoder carries on and collects every bad value instead of stopping. The
+// column, which yaml/v3's messages lack, lets locate name the key even when
+// one line holds several.
 func lineError(n *yaml.Node, err error) error {
-	return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: %v", n.Line, err)}}
+	return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d, column %d: %v", n.Line, n.Column, err)}}
 }
 
 func scalarError(n *yaml.Node, want string) error {
