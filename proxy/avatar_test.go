@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/avatarproxy/avatarproxy/config"
+	"github.com/avatarproxy/avatarproxy/internal/testimages"
 	"github.com/avatarproxy/avatarproxy/resize"
 )
 
@@ -23,7 +24,7 @@ var (
 
 func TestSizeGivesExactSquare(t *testing.T) {
 	h := newHarness(t, nil)
-	h.writeFile("wide.jpg", encodeJPEG(t, solid(300, 120, red)))
+	h.writeFile("wide.jpg", testimages.JPEG(testimages.Solid(300, 120, red), 90))
 	for _, size := range []int{1, 20, 64, 80, 255, 1024} {
 		r := h.get(fmt.Sprintf("/avatar/local/wide?size=%d&format=png", size))
 		h.mustStatus(r, 200)
@@ -36,7 +37,7 @@ func TestSizeGivesExactSquare(t *testing.T) {
 
 func TestMissingOrTemplateSizeIsDefault(t *testing.T) {
 	h := newHarness(t, func(c *config.Config) { c.Resize.DefaultSize = 48 })
-	h.writeFile("u.png", encodePNG(t, solid(100, 100, blue)))
+	h.writeFile("u.png", testimages.PNG(testimages.Solid(100, 100, blue)))
 	for _, q := range []string{"", "?size=", "?size=--SIZE--"} {
 		r := h.get("/avatar/local/u" + q)
 		h.mustStatus(r, 200)
@@ -48,7 +49,7 @@ func TestMissingOrTemplateSizeIsDefault(t *testing.T) {
 
 func TestBadParametersAre400NamingThem(t *testing.T) {
 	h := newHarness(t, func(c *config.Config) { c.Resize.Formats = []string{"webp"} })
-	h.writeFile("u.png", encodePNG(t, solid(10, 10, blue)))
+	h.writeFile("u.png", testimages.PNG(testimages.Solid(10, 10, blue)))
 	cases := map[string]string{
 		"size=abc":                      "size",
 		"size=0":                        "size",
@@ -89,7 +90,7 @@ func TestBadParametersAre400NamingThem(t *testing.T) {
 
 func TestAllowListRoundsUp(t *testing.T) {
 	h := newHarness(t, func(c *config.Config) { c.Resize.Sizes = []int{32, 64, 128} })
-	h.writeFile("u.png", encodePNG(t, solid(300, 300, blue)))
+	h.writeFile("u.png", testimages.PNG(testimages.Solid(300, 300, blue)))
 	for req, want := range map[int]int{1: 32, 32: 32, 33: 64, 100: 128, 500: 128} {
 		r := h.get(fmt.Sprintf("/avatar/local/u?size=%d&format=png", req))
 		h.mustStatus(r, 200)
@@ -101,7 +102,7 @@ func TestAllowListRoundsUp(t *testing.T) {
 
 func TestDPRMultipliesAndCaps(t *testing.T) {
 	h := newHarness(t, func(c *config.Config) { c.Resize.MaxSize = 200 })
-	h.writeFile("u.png", encodePNG(t, solid(50, 50, blue)))
+	h.writeFile("u.png", testimages.PNG(testimages.Solid(50, 50, blue)))
 	for q, want := range map[string]int{"size=40": 40, "size=40&dpr=2": 80, "size=40&dpr=3": 120, "size=90&dpr=3": 200} {
 		r := h.get("/avatar/local/u?format=png&" + q)
 		h.mustStatus(r, 200)
@@ -113,7 +114,7 @@ func TestDPRMultipliesAndCaps(t *testing.T) {
 
 func TestExplicitFormats(t *testing.T) {
 	h := newHarness(t, nil)
-	h.writeFile("u.jpg", encodeJPEG(t, solid(64, 64, green)))
+	h.writeFile("u.jpg", testimages.JPEG(testimages.Solid(64, 64, green), 90))
 	for f, ct := range map[string]string{"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp", "avif": "image/avif"} {
 		r := h.get("/avatar/local/u?size=32&format=" + f)
 		h.mustStatus(r, 200)
@@ -131,8 +132,8 @@ func TestExplicitFormats(t *testing.T) {
 
 func TestAutoNegotiatesFromAccept(t *testing.T) {
 	h := newHarness(t, nil)
-	h.writeFile("photo.jpg", encodeJPEG(t, solid(64, 64, green)))
-	h.writeFile("cutout.png", encodePNG(t, solid(64, 64, color.NRGBA{0, 0, 255, 100})))
+	h.writeFile("photo.jpg", testimages.JPEG(testimages.Solid(64, 64, green), 90))
+	h.writeFile("cutout.png", testimages.PNG(testimages.Solid(64, 64, color.NRGBA{0, 0, 255, 100})))
 	cases := []struct{ user, accept, want string }{
 		{"photo", "image/avif,image/webp,image/apng,image/*,*/*;q=0.8", "image/avif"},
 		{"photo", "image/webp,*/*", "image/webp"},
@@ -160,7 +161,7 @@ func TestAutoNegotiatesFromAccept(t *testing.T) {
 
 func TestFormatsConfigDisablesNegotiation(t *testing.T) {
 	h := newHarness(t, func(c *config.Config) { c.Resize.Formats = []string{"webp"} })
-	h.writeFile("u.jpg", encodeJPEG(t, solid(64, 64, green)))
+	h.writeFile("u.jpg", testimages.JPEG(testimages.Solid(64, 64, green), 90))
 	r := h.do("GET", "/avatar/local/u", http.Header{"Accept": {"image/avif,image/webp"}})
 	if got := r.Header.Get("Content-Type"); got != "image/webp" {
 		t.Fatalf("avif disabled: got %q, want image/webp", got)
@@ -169,8 +170,8 @@ func TestFormatsConfigDisablesNegotiation(t *testing.T) {
 
 func TestCachingHeaders(t *testing.T) {
 	h := newHarness(t, nil)
-	h.writeFile("Jane.Doe@Example.com.png", encodePNG(t, solid(64, 64, blue)))
-	h.writeFile("bob.png", encodePNG(t, solid(64, 64, red)))
+	h.writeFile("Jane.Doe@Example.com.png", testimages.PNG(testimages.Solid(64, 64, blue)))
+	h.writeFile("bob.png", testimages.PNG(testimages.Solid(64, 64, red)))
 
 	r := h.get("/avatar/local/bob?size=40")
 	h.mustStatus(r, 200)
@@ -210,7 +211,7 @@ func TestCachingHeaders(t *testing.T) {
 
 func TestPurgeTagHeaderNamesAreConfigurable(t *testing.T) {
 	h := newHarness(t, func(c *config.Config) { c.HTTP.PurgeTagHeaders = []string{"xkey"} })
-	h.writeFile("bob.png", encodePNG(t, solid(64, 64, red)))
+	h.writeFile("bob.png", testimages.PNG(testimages.Solid(64, 64, red)))
 	r := h.get("/avatar/local/bob")
 	if r.Header.Get("xkey") != "avatar avatar-local-bob" || r.Header.Get("Surrogate-Key") != "" {
 		t.Fatalf("xkey %q, Surrogate-Key %q", r.Header.Get("xkey"), r.Header.Get("Surrogate-Key"))
@@ -220,7 +221,7 @@ func TestPurgeTagHeaderNamesAreConfigurable(t *testing.T) {
 func TestETagIsStableAcrossReplicasAndDistinctAcrossVariants(t *testing.T) {
 	a := newHarness(t, nil)
 	b := newHarness(t, nil)
-	src := encodeJPEG(t, solid(90, 60, green))
+	src := testimages.JPEG(testimages.Solid(90, 60, green), 90)
 	a.writeFile("u.jpg", src)
 	b.writeFile("u.jpg", src)
 	seen := map[string]string{}
@@ -239,7 +240,7 @@ func TestETagIsStableAcrossReplicasAndDistinctAcrossVariants(t *testing.T) {
 
 func TestConditionalAndHead(t *testing.T) {
 	h := newHarness(t, nil)
-	h.writeFile("u.png", encodePNG(t, solid(64, 64, red)))
+	h.writeFile("u.png", testimages.PNG(testimages.Solid(64, 64, red)))
 	full := h.get("/avatar/local/u?size=50")
 	etag := full.Header.Get("ETag")
 
@@ -324,7 +325,7 @@ func TestNegativeResultIsCachedForNegativeTTL(t *testing.T) {
 	if n := h.origin.gets.Load(); n != 1 {
 		t.Fatalf("origin asked %d times within negative_ttl, want 1", n)
 	}
-	h.origin.set("late", encodePNG(t, solid(64, 64, green)))
+	h.origin.set("late", testimages.PNG(testimages.Solid(64, 64, green)))
 	h.clock.Advance(61 * time.Second)
 	h.get("/avatar/web/late?format=png") // stale negative served while it revalidates
 	waitFor(t, func() bool { return h.origin.gets.Load() == 2 })
@@ -338,7 +339,7 @@ func TestNegativeResultIsCachedForNegativeTTL(t *testing.T) {
 
 func TestNewSizeDoesNotRefetchOriginal(t *testing.T) {
 	h := newHarness(t, nil)
-	h.origin.set("u", encodePNG(t, solid(64, 64, green)))
+	h.origin.set("u", testimages.PNG(testimages.Solid(64, 64, green)))
 	for _, size := range []int{20, 40, 80, 256} {
 		h.mustStatus(h.get(fmt.Sprintf("/avatar/web/u?size=%d", size)), 200)
 	}
@@ -349,7 +350,7 @@ func TestNewSizeDoesNotRefetchOriginal(t *testing.T) {
 
 func TestConcurrentMissesCollapse(t *testing.T) {
 	h := newHarness(t, nil)
-	h.origin.set("u", encodePNG(t, solid(64, 64, green)))
+	h.origin.set("u", testimages.PNG(testimages.Solid(64, 64, green)))
 	release := h.origin.holdNext()
 	var wg sync.WaitGroup
 	results := make([]*response, 20)
@@ -376,7 +377,7 @@ func TestConcurrentMissesCollapse(t *testing.T) {
 
 func TestClientGivingUpDoesNotFailOthers(t *testing.T) {
 	h := newHarness(t, nil)
-	h.origin.set("u", encodePNG(t, solid(64, 64, green)))
+	h.origin.set("u", testimages.PNG(testimages.Solid(64, 64, green)))
 	release := h.origin.holdNext()
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -407,7 +408,7 @@ func TestClientGivingUpDoesNotFailOthers(t *testing.T) {
 
 func TestStaleIsServedWhileRevalidating(t *testing.T) {
 	h := newHarness(t, nil)
-	h.origin.set("u", encodePNG(t, solid(64, 64, green)))
+	h.origin.set("u", testimages.PNG(testimages.Solid(64, 64, green)))
 	first := h.get("/avatar/web/u?size=30")
 	h.clock.Advance(2 * time.Hour)
 	r := h.get("/avatar/web/u?size=30")
@@ -425,7 +426,7 @@ func TestStaleIsServedWhileRevalidating(t *testing.T) {
 	}
 
 	// A changed original is rendered anew on revalidation.
-	h.origin.set("u", encodePNG(t, solid(64, 64, red)))
+	h.origin.set("u", testimages.PNG(testimages.Solid(64, 64, red)))
 	h.clock.Advance(2 * time.Hour)
 	h.get("/avatar/web/u?size=30")
 	waitFor(t, func() bool {
@@ -436,7 +437,7 @@ func TestStaleIsServedWhileRevalidating(t *testing.T) {
 
 func TestUpstreamFailureServesLastGoodCopy(t *testing.T) {
 	h := newHarness(t, nil)
-	h.origin.set("u", encodePNG(t, solid(64, 64, green)))
+	h.origin.set("u", testimages.PNG(testimages.Solid(64, 64, green)))
 	good := h.get("/avatar/web/u?size=30&format=png")
 	h.origin.fail("u", 503)
 	h.clock.Advance(2 * time.Hour)
@@ -475,9 +476,9 @@ func TestUpstreamFailureWithoutCopyServesDefault(t *testing.T) {
 
 func TestVersionTokenForcesFreshFetch(t *testing.T) {
 	h := newHarness(t, nil)
-	h.origin.set("u", encodePNG(t, solid(64, 64, green)))
+	h.origin.set("u", testimages.PNG(testimages.Solid(64, 64, green)))
 	h.get("/avatar/web/u?size=30&v=1")
-	h.origin.set("u", encodePNG(t, solid(64, 64, red)))
+	h.origin.set("u", testimages.PNG(testimages.Solid(64, 64, red)))
 	r := h.get("/avatar/web/u?size=30&v=1&format=png")
 	if !sameColour(pixelAt(t, r.body, 15, 15), green) {
 		t.Fatal("a seen version refetched")
@@ -487,9 +488,9 @@ func TestVersionTokenForcesFreshFetch(t *testing.T) {
 		if !sameColour(pixelAt(t, r.body, 15, 15), red) {
 			t.Fatalf("%s: new version token served old bytes", q)
 		}
-		h.origin.set("u", encodePNG(t, solid(64, 64, green)))
+		h.origin.set("u", testimages.PNG(testimages.Solid(64, 64, green)))
 		h.get("/avatar/web/u?size=30&format=png&" + q) // seen: cached
-		h.origin.set("u", encodePNG(t, solid(64, 64, red)))
+		h.origin.set("u", testimages.PNG(testimages.Solid(64, 64, red)))
 	}
 	// The unversioned URL was dropped along with the rest.
 	r = h.get("/avatar/web/u?size=30&format=png")
@@ -515,7 +516,7 @@ func TestSignedURLs(t *testing.T) {
 		c.Security.SigningKey = key
 		c.Security.PreviousSigningKeys = []string{old}
 	})
-	h.writeFile("u.png", encodePNG(t, solid(64, 64, green)))
+	h.writeFile("u.png", testimages.PNG(testimages.Solid(64, 64, green)))
 	good := Sign([]byte(key), "local", "u", "")
 	h.mustStatus(h.get("/avatar/local/u?size=20&sig="+good), 200)
 	h.mustStatus(h.get("/avatar/local/u?size=--SIZE--&sig="+good), 200)
@@ -529,12 +530,12 @@ func TestSignedURLs(t *testing.T) {
 
 func TestPurge(t *testing.T) {
 	h := newHarness(t, nil)
-	h.origin.set("u", encodePNG(t, solid(64, 64, green)))
+	h.origin.set("u", testimages.PNG(testimages.Solid(64, 64, green)))
 	for _, size := range []string{"20", "40"} {
 		h.get("/avatar/web/u?format=png&size=" + size)
 		h.get("/avatar/web/u?format=webp&size=" + size)
 	}
-	h.origin.set("u", encodePNG(t, solid(64, 64, red)))
+	h.origin.set("u", testimages.PNG(testimages.Solid(64, 64, red)))
 
 	h.mustStatus(h.do("POST", "/purge/web/u", nil), 401)
 	h.mustStatus(h.do("POST", "/purge/web/u", http.Header{"Authorization": {"Bearer wrong"}}), 401)
@@ -562,13 +563,13 @@ func TestPurgeWithoutConfiguredTokenIsClosed(t *testing.T) {
 // A fetch in flight when a purge lands must not write the old bytes back.
 func TestPurgeDuringInflightFetch(t *testing.T) {
 	h := newHarness(t, nil)
-	h.origin.set("u", encodePNG(t, solid(64, 64, green)))
+	h.origin.set("u", testimages.PNG(testimages.Solid(64, 64, green)))
 	release := h.origin.holdNext()
 	done := make(chan *response, 1)
 	go func() { done <- h.get("/avatar/web/u?size=20&format=png") }()
 	<-h.origin.arrived // the fetch is now in flight, holding the old avatar
 
-	h.origin.set("u", encodePNG(t, solid(64, 64, red)))
+	h.origin.set("u", testimages.PNG(testimages.Solid(64, 64, red)))
 	h.mustStatus(h.do("POST", "/purge/web/u", http.Header{"Authorization": {"Bearer purge-secret"}}), 204)
 	close(release)
 	<-done
@@ -584,7 +585,7 @@ func TestOpsEndpoints(t *testing.T) {
 	h := newHarness(t, nil)
 	h.mustStatus(h.get("/healthz"), 200)
 	h.mustStatus(h.get("/readyz"), 200)
-	h.writeFile("u.png", encodePNG(t, solid(10, 10, blue)))
+	h.writeFile("u.png", testimages.PNG(testimages.Solid(10, 10, blue)))
 	h.get("/avatar/local/u")
 	h.get("/avatar/local/u")
 	h.get("/avatar/local/u?size=x")
@@ -624,7 +625,7 @@ func TestOpsEndpoints(t *testing.T) {
 // Nothing a client sends gets a 500.
 func TestNoServerErrorsForHostileRequests(t *testing.T) {
 	h := newHarness(t, nil)
-	h.writeFile("u.png", encodePNG(t, solid(10, 10, blue)))
+	h.writeFile("u.png", testimages.PNG(testimages.Solid(10, 10, blue)))
 	paths := []string{
 		"/avatar/local/..%2F..%2Fetc%2Fpasswd", "/avatar/local/%00", "/avatar/local/.hidden",
 		"/avatar/local/" + strings.Repeat("a", 5000), "/avatar/web/%2e%2e", "/avatar/web/a%2Fb",
@@ -667,7 +668,7 @@ func TestFailedFetchIsRememberedBriefly(t *testing.T) {
 	if n := h.origin.gets.Load(); n != 1 {
 		t.Fatalf("five requests for a broken avatar made %d upstream fetches, want 1", n)
 	}
-	h.origin.set("broken", encodePNG(t, solid(32, 32, green)))
+	h.origin.set("broken", testimages.PNG(testimages.Solid(32, 32, green)))
 	h.clock.Advance(retryFailed + time.Second)
 	r := h.get("/avatar/web/broken?size=20&format=png")
 	if r.Header.Get("X-Avatar-Fallback") != "" || !sameColour(pixelAt(t, r.body, 10, 10), green) {

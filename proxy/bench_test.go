@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/avatarproxy/avatarproxy/config"
+	"github.com/avatarproxy/avatarproxy/internal/testimages"
 )
 
 // The serving path measured through the handler, without the network.
@@ -96,5 +97,5 @@ func BenchmarkNewSize(b *testing.B) {
 }
 
 func writeBenchAvatar(b *testing.B, dir string) error {
-	return os.WriteFile(filepath.Join(dir, "u.jpg"), encodeJPEG(b, gradient(512, 512)), 0o644)
+	return os.WriteFile(filepath.Join(dir, "u.jpg"), testimages.JPEG(testimages.Gradient(512, 512), 90), 0o644)
 }

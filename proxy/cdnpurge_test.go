@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/avatarproxy/avatarproxy/config"
+	"github.com/avatarproxy/avatarproxy/internal/testimages"
 	"github.com/avatarproxy/avatarproxy/metrics"
 )
 
@@ -160,7 +161,7 @@ func TestPurgeReachesCDNs(t *testing.T) {
 	})
 	// A user id that the tag has to hash: the CDN must get the tag that the
 	// avatar response carried.
-	h.origin.set("Jane.Doe", encodePNG(t, solid(16, 16, green)))
+	h.origin.set("Jane.Doe", testimages.PNG(testimages.Solid(16, 16, green)))
 	r := h.get("/avatar/web/Jane.Doe")
 	h.mustStatus(r, 200)
 	fields := strings.Fields(r.Header.Get("Surrogate-Key"))

@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"image"
 	"image/color"
-	"image/jpeg"
-	"image/png"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -41,35 +39,6 @@ func TestMain(m *testing.M) {
 	}
 	resize.Shutdown()
 	os.Exit(code)
-}
-
-// solid returns an image of one colour, with alpha when c is translucent.
-func solid(w, h int, c color.Color) image.Image {
-	img := image.NewNRGBA(image.Rect(0, 0, w, h))
-	for y := range h {
-		for x := range w {
-			img.Set(x, y, c)
-		}
-	}
-	return img
-}
-
-func encodeJPEG(t testing.TB, img image.Image) []byte {
-	t.Helper()
-	var b bytes.Buffer
-	if err := jpeg.Encode(&b, img, &jpeg.Options{Quality: 90}); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
-}
-
-func encodePNG(t testing.TB, img image.Image) []byte {
-	t.Helper()
-	var b bytes.Buffer
-	if err := png.Encode(&b, img); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
 }
 
 // origin is a plain HTTP avatar origin for the http upstream kind: it serves
@@ -290,8 +259,26 @@ func metricsText(h *harness) string {
 	return string(r.body)
 }
 
-func near(a, b uint8) bool { return a-b < 24 || b-a < 24 }
+// near reports whether two channel values are within 24 of each other.
+func near(a, b uint8) bool { return max(a, b)-min(a, b) < 24 }
 
+// sameColour reports whether every channel, alpha included, is near.
 func sameColour(got, want color.NRGBA) bool {
 	return near(got.R, want.R) && near(got.G, want.G) && near(got.B, want.B) && near(got.A, want.A)
+}
+
+// The colour checks must tell far channels apart in both directions, and
+// transparent from opaque.
+func TestNear(t *testing.T) {
+	for _, c := range []struct {
+		a, b uint8
+		want bool
+	}{{0, 0, true}, {10, 33, true}, {33, 10, true}, {0, 24, false}, {24, 0, false}, {0, 255, false}, {255, 0, false}} {
+		if got := near(c.a, c.b); got != c.want {
+			t.Errorf("near(%d, %d) = %v, want %v", c.a, c.b, got, c.want)
+		}
+	}
+	if sameColour(color.NRGBA{220, 30, 30, 0}, color.NRGBA{220, 30, 30, 255}) {
+		t.Error("a transparent pixel is the same colour as an opaque one")
+	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/avatarproxy/avatarproxy/config"
 	"github.com/avatarproxy/avatarproxy/internal/fakeprovider"
+	"github.com/avatarproxy/avatarproxy/internal/testimages"
 )
 
 const (
@@ -141,11 +142,11 @@ func webhookInvalidations(h *harness, upstream string) string {
 
 func TestDocSpaceUserUpdatedPurges(t *testing.T) {
 	h, ds := docSpaceHarness(t, dsHook)
-	ds.SetPhoto(dsUser, encodePNG(t, solid(64, 64, green)))
+	ds.SetPhoto(dsUser, testimages.PNG(testimages.Solid(64, 64, green)))
 	path := "/avatar/ds/" + dsUser + "?size=20&format=png"
 	cacheAvatar(h, path, green)
 
-	ds.SetPhoto(dsUser, encodePNG(t, solid(64, 64, red)))
+	ds.SetPhoto(dsUser, testimages.PNG(testimages.Solid(64, 64, red)))
 	body := docSpaceEvent(t, "user.updated", docSpaceUserPayload(dsUser))
 	h.mustStatus(h.postWebhook("ds", signDocSpace(dsHook, body), body), 204)
 
@@ -277,10 +278,10 @@ func TestWebhookBadPayloads(t *testing.T) {
 
 func TestWebhookOtherEventsAreIgnored(t *testing.T) {
 	h, ds := docSpaceHarness(t, dsHook)
-	ds.SetPhoto(dsUser, encodePNG(t, solid(64, 64, green)))
+	ds.SetPhoto(dsUser, testimages.PNG(testimages.Solid(64, 64, green)))
 	path := "/avatar/ds/" + dsUser + "?size=20&format=png"
 	cacheAvatar(h, path, green)
-	ds.SetPhoto(dsUser, encodePNG(t, solid(64, 64, red)))
+	ds.SetPhoto(dsUser, testimages.PNG(testimages.Solid(64, 64, red)))
 
 	for _, body := range [][]byte{
 		docSpaceEvent(t, "user.created", docSpaceUserPayload(dsUser)),
@@ -297,10 +298,10 @@ func TestWebhookOtherEventsAreIgnored(t *testing.T) {
 
 func TestActiveCollabUserUpdatedPurges(t *testing.T) {
 	h, ac := activeCollabHarness(t, acHook)
-	ac.SetAvatar("42", encodePNG(t, solid(64, 64, green)))
+	ac.SetAvatar("42", testimages.PNG(testimages.Solid(64, 64, green)))
 	path := "/avatar/ac/42?size=20&format=png"
 	cacheAvatar(h, path, green)
-	ac.SetAvatar("42", encodePNG(t, solid(64, 64, red)))
+	ac.SetAvatar("42", testimages.PNG(testimages.Solid(64, 64, red)))
 
 	user := map[string]any{"id": 42, "class": "Member", "first_name": "Jane", "last_name": "Doe", "email": "jane@example.com"}
 	body := activeCollabEvent(t, "UserUpdated", user)
@@ -348,10 +349,10 @@ func TestActiveCollabBadPayloads(t *testing.T) {
 // The shared-secret alternative works for any kind that takes webhooks.
 func TestWebhookBearerAlternative(t *testing.T) {
 	h, ac := activeCollabHarness(t, acHook)
-	ac.SetAvatar("7", encodePNG(t, solid(64, 64, blue)))
+	ac.SetAvatar("7", testimages.PNG(testimages.Solid(64, 64, blue)))
 	path := "/avatar/ac/7?size=20&format=png"
 	cacheAvatar(h, path, blue)
-	ac.SetAvatar("7", encodePNG(t, solid(64, 64, green)))
+	ac.SetAvatar("7", testimages.PNG(testimages.Solid(64, 64, green)))
 
 	body := activeCollabEvent(t, "UserUpdated", map[string]any{"id": 7, "class": "Member"})
 	h.mustStatus(h.postWebhook("ac", http.Header{"Authorization": {"Bearer wrong"}}, body), 401)

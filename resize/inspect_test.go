@@ -20,17 +20,18 @@ import (
 	"github.com/h2non/bimg"
 
 	"github.com/avatarproxy/avatarproxy/internal/fakeprovider"
+	"github.com/avatarproxy/avatarproxy/internal/testimages"
 )
 
 var update = flag.Bool("update", false, "rewrite the FuzzInspect seed corpus in testdata")
 
 func TestInspect(t *testing.T) {
-	png := encodePNG(t, photo(12, 8))
+	png := testimages.PNG(photo(12, 8))
 	cases := map[string]struct {
 		src  []byte
 		want Info
 	}{
-		"jpeg": {encodeJPEG(t, photo(12, 8)), Info{JPEG, 12, 8, 1}},
+		"jpeg": {testimages.JPEG(photo(12, 8), 95), Info{JPEG, 12, 8, 1}},
 		"png":  {png, Info{PNG, 12, 8, 1}},
 		"gif":  {encodeGIF(t, 12, 8), Info{GIF, 12, 8, 1}},
 		"gif with a frame overflowing its screen": {overflowingGIF(t, 300, 200), Info{GIF, 300, 200, 1}},
@@ -58,7 +59,7 @@ func TestInspect(t *testing.T) {
 }
 
 func TestInspectRefuses(t *testing.T) {
-	png := encodePNG(t, photo(12, 8))
+	png := testimages.PNG(photo(12, 8))
 	avif := convert(t, png, bimg.Options{Type: bimg.AVIF, Speed: 8})
 	cases := map[string]struct {
 		src     []byte
@@ -75,7 +76,7 @@ func TestInspectRefuses(t *testing.T) {
 		"truncated png": {png[:20], "png header"},
 		"zero-size gif": {encodeGIF(t, 0, 0), "gif of 0x0"},
 		"truncated jpeg": {
-			encodeJPEG(t, photo(12, 8))[:30], "jpeg header",
+			testimages.JPEG(photo(12, 8), 95)[:30], "jpeg header",
 		},
 		"truncated avif":  {avif[:60], "avif header"},
 		"animated avif":   {heifFile("avis", 1, ispe(8, 8), ipma(0, 0, item(1, 1))), `brand "avis"`},
@@ -112,7 +113,7 @@ func TestInspectAllocatesLittle(t *testing.T) {
 	valid := heifFile("avif", 1, ispe(8, 8), ipma(0, 0, item(1, 1)))
 	many = append(many, valid[binary.BigEndian.Uint32(valid):]...) // its meta box
 	inputs := map[string][]byte{
-		"png 30000x30000": pngHeader(30000, 30000, nil),
+		"png 30000x30000": testimages.PNGClaiming(30000, 30000, nil),
 		"huge ipma count": heifFile("avif", 1, ispe(8, 8), []byte{0, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF}),
 		"huge largesize":  append(isoBox("ftyp", []byte("avif\x00\x00\x00\x00")), 0, 0, 0, 1, 'm', 'e', 't', 'a', 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF),
 		"many boxes":      many,
@@ -155,19 +156,19 @@ func FuzzInspect(f *testing.F) {
 // TestFuzzSeeds keeps the seed corpus in testdata/fuzz/FuzzInspect in step
 // with the inputs below; run with -update to rewrite it.
 func TestFuzzSeeds(t *testing.T) {
-	png := encodePNG(t, photo(12, 8))
+	png := testimages.PNG(photo(12, 8))
 	seeds := map[string][]byte{
 		"png":          png,
-		"jpeg":         encodeJPEG(t, photo(12, 8)),
+		"jpeg":         testimages.JPEG(photo(12, 8), 95),
 		"gif":          encodeGIF(t, 12, 8),
 		"gif-overflow": overflowingGIF(t, 30, 20),
 		"webp":         convert(t, png, bimg.Options{Type: bimg.WEBP}),
-		"webp-alph":    convert(t, encodePNG(t, filled(4, 4, clear)), bimg.Options{Type: bimg.WEBP}),
+		"webp-alph":    convert(t, testimages.PNG(testimages.Solid(4, 4, clear)), bimg.Options{Type: bimg.WEBP}),
 		"avif":         convert(t, png, bimg.Options{Type: bimg.AVIF, Speed: 8}),
 		"heic":         convert(t, png, bimg.Options{Type: bimg.HEIF}),
 		"heif-grid":    heifFile("heic", 2, ispe(512, 512), ispe(4032, 3024), ipma(0, 0, item(1, 1), item(2, 2))),
 		"avif-wide":    heifFile("mif1", 70000, ispe(640, 480), ipma(1, 1, item(70000, 1))),
-		"png-huge":     pngHeader(30000, 30000, nil),
+		"png-huge":     testimages.PNGClaiming(30000, 30000, nil),
 		"svg":          []byte(`<svg xmlns="http://www.w3.org/2000/svg" width="1" height="1"/>`),
 		"html":         []byte("<!DOCTYPE html><html></html>"),
 		"empty":        {},

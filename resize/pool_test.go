@@ -5,6 +5,8 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/avatarproxy/avatarproxy/internal/testimages"
 )
 
 // blockingPool returns a pool of one worker and a queue of one whose
@@ -24,7 +26,7 @@ func blockingPool(t *testing.T) (r *Resizer, queued, started chan struct{}, rele
 
 func TestResizeBusyWhenQueueFull(t *testing.T) {
 	r, queued, started, release := blockingPool(t)
-	src := encodePNG(t, filled(16, 16, red))
+	src := testimages.PNG(testimages.Solid(16, 16, red))
 	opt := Options{Edge: 8, Format: PNG}
 
 	errs := make(chan error, 2)
@@ -64,7 +66,7 @@ func TestResizeBusyWhenQueueFull(t *testing.T) {
 func TestResizeCancelledWhileQueued(t *testing.T) {
 	r, queued, started, release := blockingPool(t)
 	defer close(release)
-	src := encodePNG(t, filled(16, 16, red))
+	src := testimages.PNG(testimages.Solid(16, 16, red))
 	opt := Options{Edge: 8, Format: PNG}
 
 	go r.Resize(context.Background(), src, opt)
@@ -111,7 +113,7 @@ func TestResizeWithDoneContextDoesNotQueue(t *testing.T) {
 	r.hooks.queued = func() { t.Error("resize with a done context was queued") }
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, _, err := r.Resize(ctx, encodePNG(t, filled(8, 8, red)), Options{Edge: 8}); !errors.Is(err, context.Canceled) {
+	if _, _, err := r.Resize(ctx, testimages.PNG(testimages.Solid(8, 8, red)), Options{Edge: 8}); !errors.Is(err, context.Canceled) {
 		t.Errorf("got %v, want context.Canceled", err)
 	}
 }

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/h2non/bimg"
+
+	"github.com/avatarproxy/avatarproxy/internal/testimages"
 )
 
 func TestMain(m *testing.M) {
@@ -43,7 +45,7 @@ func assertSquare(t testing.TB, out []byte, format Format, edge int) {
 }
 
 func TestResizeFormatsAndEdges(t *testing.T) {
-	src := encodeJPEG(t, photo(300, 200))
+	src := testimages.JPEG(photo(300, 200), 95)
 	for _, format := range []Format{JPEG, PNG, WebP, AVIF, ""} {
 		for _, edge := range []int{1, 20, 80, 255, 1024} {
 			t.Run(fmt.Sprintf("%s/%d", format, edge), func(t *testing.T) {
@@ -65,7 +67,7 @@ func TestResizeFormatsAndEdges(t *testing.T) {
 // leaves the short side a pixel short.
 func TestResizeExactAfterShrinkOnLoadRounding(t *testing.T) {
 	for _, size := range []image.Point{{1024, 1023}, {1023, 1024}} {
-		src := encodeJPEG(t, photo(size.X, size.Y))
+		src := testimages.JPEG(photo(size.X, size.Y), 95)
 		for _, edge := range []int{79, 80} {
 			for _, attention := range []bool{false, true} {
 				out, format := resize(t, src, Options{Edge: edge, Format: PNG, Attention: attention})
@@ -90,10 +92,10 @@ func TestResizeAppliesEXIFOrientation(t *testing.T) {
 	}
 	// The large source takes bimg's shrink-on-load path.
 	for _, size := range []image.Point{{60, 40}, {900, 600}} {
-		stored := encodeJPEG(t, quadrants(size.X, size.Y))
+		stored := testimages.JPEG(testimages.Quadrants(size.X, size.Y), 95)
 		for orientation, want := range corners {
 			t.Run(fmt.Sprintf("%dx%d/%d", size.X, size.Y, orientation), func(t *testing.T) {
-				out, _ := resize(t, withOrientation(stored, orientation), Options{Edge: 40, Format: PNG})
+				out, _ := resize(t, testimages.WithOrientation(stored, orientation), Options{Edge: 40, Format: PNG})
 				m := decode(t, out)
 				assertColor(t, m, 4, 4, want[0], 40)
 				assertColor(t, m, 35, 4, want[1], 40)
@@ -109,12 +111,12 @@ func TestResizeCentreCrop(t *testing.T) {
 		t.Run(fmt.Sprintf("%dx%d", size.X, size.Y), func(t *testing.T) {
 			// Red ends, a green centre square with a blue marker in
 			// the middle.
-			m := filled(size.X, size.Y, red)
+			m := testimages.Solid(size.X, size.Y, red)
 			centre := image.Rect(size.X/2-50, size.Y/2-50, size.X/2+50, size.Y/2+50)
-			fill(m, centre, green)
-			fill(m, image.Rect(size.X/2-10, size.Y/2-10, size.X/2+10, size.Y/2+10), blue)
+			testimages.Fill(m, centre, green)
+			testimages.Fill(m, image.Rect(size.X/2-10, size.Y/2-10, size.X/2+10, size.Y/2+10), blue)
 
-			out, format := resize(t, encodePNG(t, m), Options{Edge: 50, Format: PNG})
+			out, format := resize(t, testimages.PNG(m), Options{Edge: 50, Format: PNG})
 			assertSquare(t, out, format, 50)
 			got := decode(t, out)
 			assertColor(t, got, 25, 25, blue, 10)
@@ -127,17 +129,17 @@ func TestResizeCentreCrop(t *testing.T) {
 
 func TestResizeAttentionCrop(t *testing.T) {
 	// A busy, saturated patch at the left end of a flat gray strip.
-	m := filled(300, 100, gray)
+	m := testimages.Solid(300, 100, gray)
 	for y := 0; y < 100; y += 10 {
 		for x := 0; x < 100; x += 10 {
 			c := red
 			if (x+y)/10%2 == 0 {
 				c = yellow
 			}
-			fill(m, image.Rect(x, y, x+10, y+10), c)
+			testimages.Fill(m, image.Rect(x, y, x+10, y+10), c)
 		}
 	}
-	src := encodePNG(t, m)
+	src := testimages.PNG(m)
 
 	centre, _ := resize(t, src, Options{Edge: 50, Format: PNG})
 	assertColor(t, decode(t, centre), 25, 25, gray, 10)
@@ -151,7 +153,7 @@ func TestResizeAttentionCrop(t *testing.T) {
 }
 
 func TestResizeAttentionFallsBackToCentreWhenElongated(t *testing.T) {
-	src := encodePNG(t, photo(2000, 7))
+	src := testimages.PNG(photo(2000, 7))
 	start := time.Now()
 	out, format := resize(t, src, Options{Edge: 1024, Format: JPEG, Attention: true})
 	assertSquare(t, out, format, 1024)
@@ -162,9 +164,9 @@ func TestResizeAttentionFallsBackToCentreWhenElongated(t *testing.T) {
 }
 
 func TestResizeEnlargesWithoutDarkEdges(t *testing.T) {
-	m := filled(8, 8, red)
-	fill(m, image.Rect(4, 0, 8, 8), blue)
-	out, format := resize(t, encodePNG(t, m), Options{Edge: 256, Format: PNG})
+	m := testimages.Solid(8, 8, red)
+	testimages.Fill(m, image.Rect(4, 0, 8, 8), blue)
+	out, format := resize(t, testimages.PNG(m), Options{Edge: 256, Format: PNG})
 	assertSquare(t, out, format, 256)
 	got := decode(t, out)
 	assertColor(t, got, 0, 0, red, 10)
@@ -175,9 +177,9 @@ func TestResizeEnlargesWithoutDarkEdges(t *testing.T) {
 
 func TestResizeAlpha(t *testing.T) {
 	// Opaque red left half, transparent right half.
-	m := filled(64, 64, red)
-	fill(m, image.Rect(32, 0, 64, 64), clear)
-	src := encodePNG(t, m)
+	m := testimages.Solid(64, 64, red)
+	testimages.Fill(m, image.Rect(32, 0, 64, 64), clear)
+	src := testimages.PNG(m)
 
 	for _, format := range []Format{PNG, WebP, AVIF, ""} {
 		t.Run(string(format), func(t *testing.T) {
@@ -204,15 +206,15 @@ func TestResizeGrayscale(t *testing.T) {
 		m.Pix[i] = 100
 	}
 	for _, format := range []Format{JPEG, PNG, ""} {
-		out, got := resize(t, encodePNG(t, m), Options{Edge: 20, Format: format})
+		out, got := resize(t, testimages.PNG(m), Options{Edge: 20, Format: format})
 		assertSquare(t, out, got, 20)
 		assertColor(t, decode(t, out), 10, 10, color.NRGBA{100, 100, 100, 255}, 4)
 	}
 
 	// Gray with alpha flattens onto white for JPEG too.
-	ga := filled(40, 40, color.NRGBA{100, 100, 100, 255})
-	fill(ga, image.Rect(20, 0, 40, 40), clear)
-	out, _ := resize(t, encodePNG(t, ga), Options{Edge: 40, Format: JPEG})
+	ga := testimages.Solid(40, 40, color.NRGBA{100, 100, 100, 255})
+	testimages.Fill(ga, image.Rect(20, 0, 40, 40), clear)
+	out, _ := resize(t, testimages.PNG(ga), Options{Edge: 40, Format: JPEG})
 	pixels := decode(t, out)
 	assertColor(t, pixels, 5, 20, color.NRGBA{100, 100, 100, 255}, 6)
 	assertColor(t, pixels, 35, 20, color.NRGBA{255, 255, 255, 255}, 6)
@@ -223,7 +225,7 @@ func TestResizeSixteenBitPNG(t *testing.T) {
 	draw.Draw(m, m.Bounds(), image.NewUniform(color.NRGBA64{0xC000, 0x4000, 0x2000, 0xFFFF}), image.Point{}, draw.Src)
 	draw.Draw(m, image.Rect(20, 0, 40, 40), image.NewUniform(color.NRGBA64{}), image.Point{}, draw.Src)
 	for _, format := range []Format{PNG, JPEG} {
-		out, _ := resize(t, encodePNG(t, m), Options{Edge: 40, Format: format})
+		out, _ := resize(t, testimages.PNG(m), Options{Edge: 40, Format: format})
 		pixels := decode(t, out)
 		assertColor(t, pixels, 5, 20, color.NRGBA{0xC0, 0x40, 0x20, 0xFF}, 6)
 		if format == PNG {
@@ -238,10 +240,10 @@ func TestResizeConcurrently(t *testing.T) {
 		src  []byte
 		want color.NRGBA
 	}{
-		{encodePNG(t, filled(50, 30, red)), red},
-		{encodeJPEG(t, filled(30, 50, blue)), blue},
-		{twoFrameGIF(t), red},
-		{convert(t, encodePNG(t, filled(40, 40, green)), bimg.Options{Type: bimg.WEBP}), green},
+		{testimages.PNG(testimages.Solid(50, 30, red)), red},
+		{testimages.JPEG(testimages.Solid(30, 50, blue), 95), blue},
+		{twoFrameGIF(), red},
+		{convert(t, testimages.PNG(testimages.Solid(40, 40, green)), bimg.Options{Type: bimg.WEBP}), green},
 	}
 	formats := []Format{JPEG, PNG, WebP, AVIF}
 	var wg sync.WaitGroup
@@ -269,7 +271,7 @@ func TestResizePalettePNG(t *testing.T) {
 			m.SetColorIndex(x, y, 1)
 		}
 	}
-	out, format := resize(t, encodePNG(t, m), Options{Edge: 40})
+	out, format := resize(t, testimages.PNG(m), Options{Edge: 40})
 	if format != PNG {
 		t.Errorf("source family of a palette PNG with transparency is %s, want png", format)
 	}
@@ -279,17 +281,17 @@ func TestResizePalettePNG(t *testing.T) {
 }
 
 func TestResizeAnimatedGIFUsesFirstFrame(t *testing.T) {
-	out, format := resize(t, twoFrameGIF(t), Options{Edge: 16, Format: PNG})
+	out, format := resize(t, twoFrameGIF(), Options{Edge: 16, Format: PNG})
 	assertSquare(t, out, format, 16)
 	assertColor(t, decode(t, out), 8, 8, red, 4)
 }
 
 func TestResizeSourceFormats(t *testing.T) {
-	png := encodePNG(t, quadrants(60, 40))
+	png := testimages.PNG(testimages.Quadrants(60, 40))
 	sources := map[string][]byte{
-		"jpeg": encodeJPEG(t, quadrants(60, 40)),
+		"jpeg": testimages.JPEG(testimages.Quadrants(60, 40), 95),
 		"png":  png,
-		"gif":  twoFrameGIF(t),
+		"gif":  twoFrameGIF(),
 		"webp": convert(t, png, bimg.Options{Type: bimg.WEBP}),
 		"avif": convert(t, png, bimg.Options{Type: bimg.AVIF, Speed: 8}),
 		"heif": convert(t, png, bimg.Options{Type: bimg.HEIF}),
@@ -307,9 +309,9 @@ func TestResizeSourceFormats(t *testing.T) {
 func TestResizeCMYK(t *testing.T) {
 	orange := color.NRGBA{230, 120, 40, 255}
 	teal := color.NRGBA{40, 140, 150, 255}
-	m := filled(64, 64, orange)
-	fill(m, image.Rect(32, 0, 64, 64), teal)
-	rgb := encodePNG(t, m)
+	m := testimages.Solid(64, 64, orange)
+	testimages.Fill(m, image.Rect(32, 0, 64, 64), teal)
+	rgb := testimages.PNG(m)
 
 	for _, withProfile := range []bool{true, false} {
 		t.Run(fmt.Sprintf("profile=%v", withProfile), func(t *testing.T) {
@@ -333,7 +335,7 @@ func TestResizeCMYK(t *testing.T) {
 
 func TestResizeConvertsEmbeddedProfileToSRGB(t *testing.T) {
 	// Pure sRGB red stored as Display P3 numbers, about (234, 51, 35).
-	p3PNG := convert(t, encodePNG(t, filled(16, 16, red)), bimg.Options{Type: bimg.PNG, InputICC: "srgb", OutputICC: "p3"})
+	p3PNG := convert(t, testimages.PNG(testimages.Solid(16, 16, red)), bimg.Options{Type: bimg.PNG, InputICC: "srgb", OutputICC: "p3"})
 	if !bytes.Contains(p3PNG, []byte("iCCP")) {
 		t.Fatal("fixture has no ICC profile")
 	}
@@ -345,14 +347,14 @@ func TestResizeConvertsEmbeddedProfileToSRGB(t *testing.T) {
 
 	// A rotated JPEG large enough for shrink-on-load, which bimg would
 	// reload without its profile.
-	p3JPEG := convert(t, encodePNG(t, filled(900, 600, red)), bimg.Options{Type: bimg.JPEG, InputICC: "srgb", OutputICC: "p3"})
-	out, _ = resize(t, withOrientation(p3JPEG, 6), Options{Edge: 32, Format: PNG})
+	p3JPEG := convert(t, testimages.PNG(testimages.Solid(900, 600, red)), bimg.Options{Type: bimg.JPEG, InputICC: "srgb", OutputICC: "p3"})
+	out, _ = resize(t, testimages.WithOrientation(p3JPEG, 6), Options{Edge: 32, Format: PNG})
 	assertColor(t, decode(t, out), 16, 16, red, 8)
 }
 
 func TestResizeStripsMetadata(t *testing.T) {
-	src := withOrientation(encodeJPEG(t, photo(64, 64)), 1)
-	withProfile := convert(t, encodePNG(t, photo(64, 64)), bimg.Options{Type: bimg.JPEG, InputICC: "srgb", OutputICC: "p3"})
+	src := testimages.WithOrientation(testimages.JPEG(photo(64, 64), 95), 1)
+	withProfile := convert(t, testimages.PNG(photo(64, 64)), bimg.Options{Type: bimg.JPEG, InputICC: "srgb", OutputICC: "p3"})
 	for _, s := range [][]byte{src, withProfile} {
 		if !bytes.Contains(s, []byte("Exif")) && !bytes.Contains(s, []byte("ICC_PROFILE")) {
 			t.Fatal("fixture has no metadata")
@@ -371,7 +373,7 @@ func TestResizeStripsMetadata(t *testing.T) {
 }
 
 func TestResizeQuality(t *testing.T) {
-	src := encodeJPEG(t, photo(256, 256))
+	src := testimages.JPEG(photo(256, 256), 95)
 	low, _ := resize(t, src, Options{Edge: 128, Format: JPEG, Quality: 20})
 	high, _ := resize(t, src, Options{Edge: 128, Format: JPEG, Quality: 95})
 	if len(low) >= len(high) {
@@ -383,7 +385,7 @@ func TestResizeRefusesBeforeLibvips(t *testing.T) {
 	r := New(PoolConfig{Workers: 1, Limits: Limits{MaxSourceBytes: 1 << 20, MaxSourcePixels: 40_000_000}})
 	r.hooks.queued = func() { t.Error("refused source reached the queue") }
 
-	huge := pngHeader(30000, 30000, bytes.Repeat([]byte{0}, 64))
+	huge := testimages.PNGClaiming(30000, 30000, bytes.Repeat([]byte{0}, 64))
 	start := time.Now()
 	for range 1000 {
 		if _, _, err := r.Resize(context.Background(), huge, Options{Edge: 80}); !errors.Is(err, ErrTooLarge) {
@@ -401,7 +403,7 @@ func TestResizeRefusesBeforeLibvips(t *testing.T) {
 	}
 
 	big := make([]byte, 1<<20+1)
-	copy(big, encodePNG(t, filled(8, 8, red)))
+	copy(big, testimages.PNG(testimages.Solid(8, 8, red)))
 	if _, _, err := r.Resize(context.Background(), big, Options{Edge: 80}); !errors.Is(err, ErrTooLarge) {
 		t.Errorf("source over max bytes: %v, want ErrTooLarge", err)
 	}
@@ -410,7 +412,7 @@ func TestResizeRefusesBeforeLibvips(t *testing.T) {
 		"svg":       []byte(`<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>`),
 		"html":      []byte("<!DOCTYPE html><html><body>not found</body></html>"),
 		"empty":     nil,
-		"truncated": encodePNG(t, filled(8, 8, red))[:20],
+		"truncated": testimages.PNG(testimages.Solid(8, 8, red))[:20],
 	}
 	for name, src := range unsupported {
 		if _, _, err := r.Resize(context.Background(), src, Options{Edge: 80}); !errors.Is(err, ErrUnsupported) {
@@ -421,8 +423,8 @@ func TestResizeRefusesBeforeLibvips(t *testing.T) {
 
 // libvips would decode these leniently, and cache filler as the avatar.
 func TestResizeDamagedBodyIsBadImage(t *testing.T) {
-	jpegSource := encodeJPEG(t, photo(64, 64))
-	pngSource := encodePNG(t, photo(64, 64))
+	jpegSource := testimages.JPEG(photo(64, 64), 95)
+	pngSource := testimages.PNG(photo(64, 64))
 	idat := bytes.Index(pngSource, []byte("IDAT"))
 	flipped := append([]byte{}, pngSource...)
 	flipped[idat+20] ^= 0x5a
@@ -448,7 +450,7 @@ func TestResizeDamagedBodyIsBadImage(t *testing.T) {
 		"jpeg with a trailer": append(jpegSource[:len(jpegSource):len(jpegSource)], "trailer"...),
 		"progressive jpeg":    convert(t, pngSource, bimg.Options{Type: bimg.JPEG, Interlace: true}),
 		"png with a trailer":  append(pngSource[:len(pngSource):len(pngSource)], "trailer"...),
-		"jpeg with exif":      withOrientation(jpegSource, 1),
+		"jpeg with exif":      testimages.WithOrientation(jpegSource, 1),
 	}
 	for name, src := range sound {
 		if _, _, err := r.Resize(context.Background(), src, Options{Edge: 32}); err != nil {
@@ -461,14 +463,14 @@ func TestResizeDamagedBodyIsBadImage(t *testing.T) {
 func TestResizeCorruptBodyIsBadImage(t *testing.T) {
 	// A JPEG whose Huffman table claims more codes than exist: the sizes
 	// and the frame header are intact, the entropy-coded body unreadable.
-	badHuffman := encodeJPEG(t, photo(64, 64))
+	badHuffman := testimages.JPEG(photo(64, 64), 95)
 	dht := bytes.Index(badHuffman, []byte{0xFF, 0xC4})
 	copy(badHuffman[dht+5:], bytes.Repeat([]byte{0xFF}, 16)) // code counts
-	webpSource := convert(t, encodePNG(t, photo(64, 64)), bimg.Options{Type: bimg.WEBP})
-	avifSource := convert(t, encodePNG(t, photo(64, 64)), bimg.Options{Type: bimg.AVIF, Speed: 8})
+	webpSource := convert(t, testimages.PNG(photo(64, 64)), bimg.Options{Type: bimg.WEBP})
+	avifSource := convert(t, testimages.PNG(photo(64, 64)), bimg.Options{Type: bimg.AVIF, Speed: 8})
 
 	corrupt := map[string][]byte{
-		"png without image data":  pngHeader(64, 64, nil),
+		"png without image data":  testimages.PNGClaiming(64, 64, nil),
 		"jpeg with bogus huffman": badHuffman,
 		"truncated webp":          webpSource[:len(webpSource)*6/10],
 		"truncated avif":          avifSource[:len(avifSource)*6/10],
@@ -492,7 +494,7 @@ func TestResizeCorruptBodyIsBadImage(t *testing.T) {
 
 func TestResizeRejectsBadOptions(t *testing.T) {
 	r := New(PoolConfig{Workers: 1})
-	src := encodePNG(t, filled(8, 8, red))
+	src := testimages.PNG(testimages.Solid(8, 8, red))
 	for _, opt := range []Options{{Edge: 0}, {Edge: -1}, {Edge: MaxEdge + 1}, {Edge: 8, Format: GIF}, {Edge: 8, Format: "bmp"}, {Edge: 8, Quality: 101}} {
 		if _, _, err := r.Resize(context.Background(), src, opt); err == nil {
 			t.Errorf("%+v accepted", opt)
@@ -507,7 +509,7 @@ func TestResizeObserve(t *testing.T) {
 		observed = append(observed, f)
 		took = d
 	}})
-	if _, _, err := r.Resize(context.Background(), encodePNG(t, photo(64, 64)), Options{Edge: 32, Format: WebP}); err != nil {
+	if _, _, err := r.Resize(context.Background(), testimages.PNG(photo(64, 64)), Options{Edge: 32, Format: WebP}); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := r.Resize(context.Background(), []byte("nope"), Options{Edge: 32}); err == nil {
@@ -520,7 +522,7 @@ func TestResizeObserve(t *testing.T) {
 
 func TestVipsMemoryTracksWork(t *testing.T) {
 	idle := VipsMemory()
-	src := encodePNG(t, photo(1500, 1500))
+	src := testimages.PNG(photo(1500, 1500))
 	done := make(chan struct{})
 	peaks := make(chan int64)
 	go func() {
@@ -571,7 +573,7 @@ func TestParseFormat(t *testing.T) {
 // BenchmarkResize makes a 128 px avatar from a 512 px JPEG photo, one
 // sub-benchmark per output format.
 func BenchmarkResize(b *testing.B) {
-	src := encodeJPEG(b, photo(512, 512))
+	src := testimages.JPEG(photo(512, 512), 95)
 	r := New(PoolConfig{Workers: 1})
 	for _, format := range []Format{JPEG, PNG, WebP, AVIF} {
 		b.Run(string(format), func(b *testing.B) {
