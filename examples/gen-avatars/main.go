@@ -11,25 +11,21 @@
 package main
 
 import (
-	"bytes"
-	"encoding/binary"
 	"flag"
-	"fmt"
 	"image"
 	"image/color"
 	"image/draw"
-	"image/gif"
-	"image/jpeg"
-	"image/png"
 	"log"
 	"os"
 	"path/filepath"
+
+	"github.com/avatarproxy/avatarproxy/internal/testimages"
 )
 
 // avatars lists each sample file with the function that encodes it.
 var avatars = []struct {
 	name   string
-	encode func() ([]byte, error)
+	encode func() []byte
 }{
 	{"alice.jpg", alice},
 	{"bob.png", bob},
@@ -51,11 +47,7 @@ func writeAvatars(dir string) error {
 		return err
 	}
 	for _, a := range avatars {
-		b, err := a.encode()
-		if err != nil {
-			return fmt.Errorf("%s: %w", a.name, err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, a.name), b, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, a.name), a.encode(), 0o644); err != nil {
 			return err
 		}
 	}
@@ -64,7 +56,7 @@ func writeAvatars(dir string) error {
 
 // alice is a landscape JPEG whose pixels are stored turned a quarter turn
 // anticlockwise, with EXIF Orientation 6 telling viewers to turn it back.
-func alice() ([]byte, error) {
+func alice() []byte {
 	portrait := alicePortrait()
 	portrait.addGrain(0.03)
 	stored := image.NewNRGBA(image.Rect(0, 0, portrait.height, portrait.width))
@@ -73,60 +65,19 @@ func alice() ([]byte, error) {
 			stored.SetNRGBA(x, y, portrait.at(portrait.width-1-y, x))
 		}
 	}
-	var buf bytes.Buffer
-	if err := jpeg.Encode(&buf, stored, &jpeg.Options{Quality: 82}); err != nil {
-		return nil, err
-	}
-	return withOrientation(buf.Bytes(), 6), nil
-}
-
-// withOrientation inserts an EXIF segment holding the given Orientation
-// right after the start-of-image marker of a JPEG.
-func withOrientation(jpg []byte, orientation uint16) []byte {
-	be := binary.BigEndian
-	tiff := []byte("MM") // big-endian
-	tiff = be.AppendUint16(tiff, 42)
-	tiff = be.AppendUint32(tiff, 8) // IFD0 follows this header
-	tiff = be.AppendUint16(tiff, 1) // with one entry:
-	tiff = be.AppendUint16(tiff, 0x0112)
-	tiff = be.AppendUint16(tiff, 3) // SHORT,
-	tiff = be.AppendUint32(tiff, 1) // one of them, held in the entry
-	tiff = be.AppendUint16(tiff, orientation)
-	tiff = be.AppendUint16(tiff, 0)
-	tiff = be.AppendUint32(tiff, 0) // and no next IFD
-
-	payload := append([]byte("Exif\x00\x00"), tiff...)
-	segment := []byte{0xff, 0xe1}
-	segment = be.AppendUint16(segment, uint16(2+len(payload)))
-	segment = append(segment, payload...)
-
-	out := append([]byte{}, jpg[:2]...)
-	out = append(out, segment...)
-	return append(out, jpg[2:]...)
+	return testimages.WithOrientation(testimages.JPEG(stored, 82), 6)
 }
 
 // bob is a portrait PNG, transparent around a round face.
-func bob() ([]byte, error) {
-	return encodePNG(bobPortrait().image())
+func bob() []byte {
+	return testimages.PNG(bobPortrait().image())
 }
 
-// dave is a two-frame animated GIF of a robot blinking.
-func dave() ([]byte, error) {
+// dave is a two-frame animated GIF of a robot blinking: open eyes for
+// 1.8 s, closed for 0.15 s.
+func dave() []byte {
 	palette := blends(daveNavy, daveSteel, daveScreen, daveRed, daveAmber)
-	anim := &gif.GIF{LoopCount: 0}
-	for _, f := range []struct {
-		blink bool
-		delay int // hundredths of a second
-	}{{false, 180}, {true, 15}} {
-		rgba := daveFrame(f.blink).image()
-		frame := image.NewPaletted(rgba.Rect, palette)
-		draw.Draw(frame, frame.Rect, rgba, image.Point{}, draw.Src)
-		anim.Image = append(anim.Image, frame)
-		anim.Delay = append(anim.Delay, f.delay)
-	}
-	var buf bytes.Buffer
-	err := gif.EncodeAll(&buf, anim)
-	return buf.Bytes(), err
+	return testimages.AnimatedGIF(palette, []int{180, 15}, daveFrame(false).image(), daveFrame(true).image())
 }
 
 // blends is a palette of the given colours and the steps between each pair,
@@ -151,22 +102,14 @@ func opaque(c colour) color.NRGBA {
 }
 
 // erin is a tiny JPEG.
-func erin() ([]byte, error) {
-	var buf bytes.Buffer
-	err := jpeg.Encode(&buf, erinPortrait().image(), &jpeg.Options{Quality: 92})
-	return buf.Bytes(), err
+func erin() []byte {
+	return testimages.JPEG(erinPortrait().image(), 92)
 }
 
 // frank is a grayscale PNG.
-func frank() ([]byte, error) {
+func frank() []byte {
 	rgba := frankPortrait().image()
 	gray := image.NewGray(rgba.Rect)
 	draw.Draw(gray, gray.Rect, rgba, image.Point{}, draw.Src)
-	return encodePNG(gray)
-}
-
-func encodePNG(img image.Image) ([]byte, error) {
-	var buf bytes.Buffer
-	err := png.Encode(&buf, img)
-	return buf.Bytes(), err
+	return testimages.PNG(gray)
 }
