@@ -7,10 +7,8 @@
 package testproc
 
 import (
-	"bytes"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +17,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/avatarproxy/avatarproxy/internal/process"
 )
 
 // MustNotHang bounds every wait here. It is far above what any step takes,
@@ -96,47 +96,24 @@ func Cleanup() {
 }
 
 // Output collects a process's output while the test reads it.
-type Output struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
+type Output = process.Output
 
-func (b *Output) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *Output) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// Process is a running program.
+// Process is a running program, failing the test it belongs to when a
+// wait on it fails.
 type Process struct {
-	t      testing.TB
-	Name   string
-	Cmd    *exec.Cmd
-	Output *Output
-	exited chan struct{} // closed once the process has been waited for
-	state  *os.ProcessState
+	*process.Process
+	t testing.TB
 }
 
 // Start runs cmd with its output collected and kills it when the test
 // ends if it is still running; on failure the output is logged.
 func Start(t testing.TB, cmd *exec.Cmd) *Process {
 	t.Helper()
-	p := &Process{t: t, Name: filepath.Base(cmd.Path), Cmd: cmd, Output: new(Output), exited: make(chan struct{})}
-	cmd.Stdout, cmd.Stderr = p.Output, p.Output
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting %s: %v", p.Name, err)
+	proc, err := process.Start(cmd)
+	if err != nil {
+		t.Fatal(err)
 	}
-	go func() {
-		cmd.Wait()
-		p.state = cmd.ProcessState
-		close(p.exited)
-	}()
+	p := &Process{Process: proc, t: t}
 	t.Cleanup(func() {
 		p.Kill()
 		if t.Failed() {
@@ -144,24 +121,6 @@ func Start(t testing.TB, cmd *exec.Cmd) *Process {
 		}
 	})
 	return p
-}
-
-// Exited reports whether the process has ended.
-func (p *Process) Exited() bool {
-	select {
-	case <-p.exited:
-		return true
-	default:
-		return false
-	}
-}
-
-// Kill ends the process at once and waits for it.
-func (p *Process) Kill() {
-	if !p.Exited() {
-		p.Cmd.Process.Kill()
-		<-p.exited
-	}
 }
 
 // Signal sends sig to the process.
@@ -175,67 +134,33 @@ func (p *Process) Signal(sig os.Signal) {
 // Wait waits, within MustNotHang, for the process to exit.
 func (p *Process) Wait() *os.ProcessState {
 	p.t.Helper()
-	select {
-	case <-p.exited:
-		return p.state
-	case <-time.After(MustNotHang):
+	state, ok := p.Process.Wait(MustNotHang)
+	if !ok {
 		p.t.Fatalf("%s still running %v after it was told to stop", p.Name, MustNotHang)
-		return nil
 	}
+	return state
 }
 
 // WaitTCP waits until addr accepts connections, failing the test if the
 // process exits first or MustNotHang passes.
 func (p *Process) WaitTCP(addr string) {
 	p.t.Helper()
-	p.waitFor(addr, func() bool {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			c.Close()
-		}
-		return err == nil
-	})
+	if err := p.Process.WaitTCP(addr, MustNotHang); err != nil {
+		p.t.Fatal(err)
+	}
 }
 
-// WaitHTTP waits until url answers 200.
+// WaitHTTP waits until url answers 200, failing the test as WaitTCP does.
 func (p *Process) WaitHTTP(url string) {
 	p.t.Helper()
-	client := &http.Client{Timeout: 2 * time.Second}
-	p.waitFor(url, func() bool {
-		resp, err := client.Get(url)
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
-}
-
-func (p *Process) waitFor(what string, ready func() bool) {
-	p.t.Helper()
-	deadline := time.Now().Add(MustNotHang)
-	for !ready() {
-		if p.Exited() {
-			p.t.Fatalf("%s exited (%v) before %s was ready:\n%s", p.Name, p.state, what, p.Output)
-		}
-		if time.Now().After(deadline) {
-			p.t.Fatalf("%s: %s not ready after %v", p.Name, what, MustNotHang)
-		}
-		time.Sleep(20 * time.Millisecond)
+	if err := p.Process.WaitHTTP(url, MustNotHang); err != nil {
+		p.t.Fatal(err)
 	}
 }
 
 // Env is the test's environment without AVATARPROXY_ overrides, which
 // would change what the process under test reads, plus extra.
-func Env(extra ...string) []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "AVATARPROXY_") {
-			env = append(env, kv)
-		}
-	}
-	return append(env, extra...)
-}
+func Env(extra ...string) []string { return process.Env(extra...) }
 
 // Proxy starts the avatarproxy binary with the configuration text (written
 // to a file in dir, which is also the working directory) listening on
