@@ -12,6 +12,8 @@ import (
 
 	"github.com/avatarproxy/avatarproxy/config"
 	"github.com/avatarproxy/avatarproxy/internal/fakeprovider"
+	"github.com/avatarproxy/avatarproxy/internal/fakeprovider/fakeprovidertest"
+	"github.com/avatarproxy/avatarproxy/internal/testimages"
 )
 
 // The flows of each provider's own API, driven through the pass-through
@@ -72,7 +74,7 @@ func multipartBody(t *testing.T, fields map[string]string, fileField, fileName s
 }
 
 func TestBoxFlow(t *testing.T) {
-	box := fakeprovider.NewBox(t, "service-token", "client-token")
+	box := fakeprovidertest.NewBox(t, "service-token", "client-token")
 	h := newHarness(t, func(c *config.Config) {
 		c.Upstreams = append(c.Upstreams, config.Upstream{
 			Name: "box", Kind: "box", BaseURL: box.BaseURL(), Token: "service-token", PassthroughPrefix: "/box",
@@ -87,12 +89,12 @@ func TestBoxFlow(t *testing.T) {
 	}
 
 	// Get.
-	box.SetAvatar("7", fakeprovider.JPEG("first", 200, 200))
+	box.SetAvatar("7", testimages.SeededJPEG("first", 200, 200))
 	first := h.snapshot("box", "7")
 	h.mustEqual(first, h.snapshot("box", "7"), "unchanged")
 
 	// Replace: 200 with pic_urls, and every size and format changes.
-	r := upload("7", fakeprovider.JPEG("second", 200, 200))
+	r := upload("7", testimages.SeededJPEG("second", 200, 200))
 	h.mustStatus(r, 200)
 	if !strings.Contains(string(r.body), "pic_urls") || r.Header.Get("Set-Cookie") == "" {
 		t.Errorf("pass-through did not relay Box's answer faithfully: %q, cookie %q", r.body, r.Header.Get("Set-Cookie"))
@@ -102,7 +104,7 @@ func TestBoxFlow(t *testing.T) {
 
 	// Create for a user who had none: the default gives way to the upload.
 	none := h.snapshot("box", "8")
-	h.mustStatus(upload("8", fakeprovider.PNG("created", 120, 120)), 201)
+	h.mustStatus(upload("8", testimages.SeededPNG("created", 120, 120)), 201)
 	created := h.snapshot("box", "8")
 	h.mustDiffer(none, created, "after create")
 
@@ -134,7 +136,7 @@ func TestBoxFlow(t *testing.T) {
 }
 
 func TestDocSpaceFlow(t *testing.T) {
-	ds := fakeprovider.NewDocSpace(t, "ds-key")
+	ds := fakeprovidertest.NewDocSpace(t, "ds-key")
 	h := newHarness(t, func(c *config.Config) {
 		c.Upstreams = append(c.Upstreams, config.Upstream{
 			Name: "ds", Kind: "docspace", BaseURL: ds.URL(), APIKey: "ds-key", PassthroughPrefix: "/ds",
@@ -157,7 +159,7 @@ func TestDocSpaceFlow(t *testing.T) {
 	}
 
 	// Upload with autosave.
-	h.mustStatus(upload(fakeprovider.JPEG("one", 300, 300), "true"), 200)
+	h.mustStatus(upload(testimages.SeededJPEG("one", 300, 300), "true"), 200)
 	uploaded := h.snapshot("ds", "u1")
 	h.mustDiffer(none, uploaded, "after upload")
 
@@ -173,7 +175,7 @@ func TestDocSpaceFlow(t *testing.T) {
 	}
 
 	// Update from a temporary upload.
-	r = upload(fakeprovider.JPEG("two", 300, 300), "false")
+	r = upload(testimages.SeededJPEG("two", 300, 300), "false")
 	var tmp struct {
 		Response struct {
 			Data string `json:"data"`
@@ -209,7 +211,7 @@ func TestDocSpaceFlow(t *testing.T) {
 }
 
 func TestActiveCollabFlow(t *testing.T) {
-	ac := fakeprovider.NewActiveCollab(t, "ac-token")
+	ac := fakeprovidertest.NewActiveCollab(t, "ac-token")
 	h := newHarness(t, func(c *config.Config) {
 		c.Upstreams = append(c.Upstreams, config.Upstream{
 			Name: "ac", Kind: "activecollab", BaseURL: ac.URL(), Token: "ac-token", PassthroughPrefix: "/ac",
@@ -225,7 +227,7 @@ func TestActiveCollabFlow(t *testing.T) {
 	}
 
 	// Upload, then set.
-	body, ct := multipartBody(t, nil, "file", "me.png", fakeprovider.PNG("grace", 256, 256))
+	body, ct := multipartBody(t, nil, "file", "me.png", testimages.SeededPNG("grace", 256, 256))
 	r := h.send("POST", "/ac/api/v1/upload-files", http.Header{"X-Angie-AuthApiToken": {"ac-token"}, "Content-Type": {ct}}, body)
 	h.mustStatus(r, 200)
 	var files []struct {
@@ -263,12 +265,12 @@ func TestActiveCollabFlow(t *testing.T) {
 }
 
 func TestActiveCollabDropin(t *testing.T) {
-	ac := fakeprovider.NewActiveCollab(t, "ac-token")
+	ac := fakeprovidertest.NewActiveCollab(t, "ac-token")
 	h := newHarness(t, func(c *config.Config) {
 		c.Upstreams = append(c.Upstreams, config.Upstream{Name: "ac", Kind: "activecollab", BaseURL: ac.URL(), Token: "ac-token"})
 	})
 	ac.AddUser("5", "Grace", "Hopper")
-	ac.SetAvatar("5", fakeprovider.PNG("grace", 256, 256))
+	ac.SetAvatar("5", testimages.SeededPNG("grace", 256, 256))
 	r := h.get("/proxy.php?proxy=avatar&module=system&v=current&b=DEV&user_id=5&size=40&timestamp=100")
 	h.mustStatus(r, 200)
 	if got := r.Header.Get("Cache-Control"); got != "public, max-age=31536000, immutable" {
@@ -288,12 +290,12 @@ func TestActiveCollabDropin(t *testing.T) {
 }
 
 func TestGravatarKind(t *testing.T) {
-	g := fakeprovider.NewGravatar(t)
+	g := fakeprovidertest.NewGravatar(t)
 	h := newHarness(t, func(c *config.Config) {
 		c.Upstreams = append(c.Upstreams, config.Upstream{Name: "grav", Kind: "gravatar", BaseURL: g.URL()})
 	})
 	hash := fakeprovider.GravatarHash("someone@example.com")
-	g.SetAvatar(hash, fakeprovider.JPEG("someone", 200, 200))
+	g.SetAvatar(hash, testimages.SeededJPEG("someone", 200, 200))
 	r := h.get("/avatar/grav/" + hash + "?size=50&format=png")
 	h.mustStatus(r, 200)
 	if info := imageInfo(t, r.body); info.Width != 50 {
@@ -309,19 +311,19 @@ func TestGravatarKind(t *testing.T) {
 
 // A purge that lands while a provider fetch is held must win over it.
 func TestBoxPurgeWinsOverInflightFetch(t *testing.T) {
-	box := fakeprovider.NewBox(t, "service-token", "client-token")
+	box := fakeprovidertest.NewBox(t, "service-token", "client-token")
 	h := newHarness(t, func(c *config.Config) {
 		c.Upstreams = append(c.Upstreams, config.Upstream{
 			Name: "box", Kind: "box", BaseURL: box.BaseURL(), Token: "service-token", PassthroughPrefix: "/box",
 		})
 	})
-	box.SetAvatar("7", fakeprovider.JPEG("old", 100, 100))
+	box.SetAvatar("7", testimages.SeededJPEG("old", 100, 100))
 	gate := box.Hold(fakeprovider.BoxGetAvatar)
 	done := make(chan *response, 1)
 	go func() { done <- h.get("/avatar/box/7?size=20&format=png") }()
 	<-gate.Arrived()
 
-	body, ct := multipartBody(t, nil, "pic", "me.jpg", fakeprovider.JPEG("new", 100, 100))
+	body, ct := multipartBody(t, nil, "pic", "me.jpg", testimages.SeededJPEG("new", 100, 100))
 	h.mustStatus(h.send("POST", "/box/users/7/avatar", http.Header{"Authorization": {"Bearer client-token"}, "Content-Type": {ct}}, body), 200)
 	gate.Release()
 	stale := <-done

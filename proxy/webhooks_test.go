@@ -14,6 +14,7 @@ import (
 
 	"github.com/avatarproxy/avatarproxy/config"
 	"github.com/avatarproxy/avatarproxy/internal/fakeprovider"
+	"github.com/avatarproxy/avatarproxy/internal/fakeprovider/fakeprovidertest"
 	"github.com/avatarproxy/avatarproxy/internal/testimages"
 )
 
@@ -39,7 +40,7 @@ func (h *harness) postWebhook(upstream string, header http.Header, body []byte) 
 // docSpaceHarness is a proxy with a DocSpace upstream "ds" over a fake
 // DocSpace, whose webhook secret is secret.
 func docSpaceHarness(t *testing.T, secret string) (*harness, *fakeprovider.DocSpace) {
-	ds := fakeprovider.NewDocSpace(t, dsKey)
+	ds := fakeprovidertest.NewDocSpace(t, dsKey)
 	h := newHarness(t, func(c *config.Config) {
 		c.Upstreams = append(c.Upstreams, config.Upstream{
 			Name: "ds", Kind: config.KindDocSpace, BaseURL: ds.URL(), APIKey: dsKey, WebhookSecret: secret,
@@ -51,7 +52,7 @@ func docSpaceHarness(t *testing.T, secret string) (*harness, *fakeprovider.DocSp
 // activeCollabHarness is a proxy with an ActiveCollab upstream "ac" over a
 // fake ActiveCollab, whose webhook secret is secret.
 func activeCollabHarness(t *testing.T, secret string) (*harness, *fakeprovider.ActiveCollab) {
-	ac := fakeprovider.NewActiveCollab(t, acToken)
+	ac := fakeprovidertest.NewActiveCollab(t, acToken)
 	h := newHarness(t, func(c *config.Config) {
 		c.Upstreams = append(c.Upstreams, config.Upstream{
 			Name: "ac", Kind: config.KindActiveCollab, BaseURL: ac.URL(), Token: acToken, WebhookSecret: secret,

@@ -19,7 +19,6 @@ import (
 
 	"github.com/h2non/bimg"
 
-	"github.com/avatarproxy/avatarproxy/internal/fakeprovider"
 	"github.com/avatarproxy/avatarproxy/internal/testimages"
 )
 
@@ -273,16 +272,16 @@ func ipma(version, flags byte, items ...itemAssociation) []byte {
 
 func TestInspectCountsGIFFrames(t *testing.T) {
 	for _, n := range []int{1, 2, 50} {
-		info, err := Inspect(fakeprovider.GIF(n))
+		info, err := Inspect(testimages.ManyFrames(n, 4))
 		if err != nil || info.Frames != n {
 			t.Errorf("%d-frame GIF: %+v, %v", n, info, err)
 		}
 	}
 	r := New(PoolConfig{Workers: 1})
-	if _, _, err := r.Resize(context.Background(), fakeprovider.GIF(MaxFrames+1), Options{Edge: 8}); !errors.Is(err, ErrTooLarge) {
+	if _, _, err := r.Resize(context.Background(), testimages.ManyFrames(MaxFrames+1, 4), Options{Edge: 8}); !errors.Is(err, ErrTooLarge) {
 		t.Errorf("%d frames: %v, want ErrTooLarge", MaxFrames+1, err)
 	}
-	if _, _, err := r.Resize(context.Background(), fakeprovider.GIF(3), Options{Edge: 8}); err != nil {
+	if _, _, err := r.Resize(context.Background(), testimages.ManyFrames(3, 4), Options{Edge: 8}); err != nil {
 		t.Errorf("3 frames: %v", err)
 	}
 }

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/avatarproxy/avatarproxy/config"
-	"github.com/avatarproxy/avatarproxy/internal/fakeprovider"
+	"github.com/avatarproxy/avatarproxy/internal/fakeprovider/fakeprovidertest"
 	"github.com/avatarproxy/avatarproxy/upstream"
 )
 
@@ -360,7 +360,7 @@ func TestBreakerKeepsNamer(t *testing.T) {
 		t.Error("docspace source is not a Namer")
 	}
 
-	ac := fakeprovider.NewActiveCollab(t, "ac-token")
+	ac := fakeprovidertest.NewActiveCollab(t, "ac-token")
 	ac.AddUser("7", "Ada", "Lovelace")
 	src := newSource(t, config.Upstream{Name: "ac", Kind: "activecollab", BaseURL: ac.URL(), Token: "ac-token"},
 		upstream.Options{Breaker: upstream.BreakerConfig{Cooldown: time.Hour}})

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/avatarproxy/avatarproxy/config"
-	"github.com/avatarproxy/avatarproxy/internal/fakeprovider"
+	"github.com/avatarproxy/avatarproxy/internal/testimages"
 	"github.com/avatarproxy/avatarproxy/upstream"
 )
 
@@ -27,7 +27,7 @@ func httpUpstream(template string) config.Upstream {
 }
 
 func TestHTTPFetch(t *testing.T) {
-	img := fakeprovider.PNG("alice", 40, 40)
+	img := testimages.SeededPNG("alice", 40, 40)
 	var gotURI, gotUA, gotINM, gotIMS atomic.Value
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		gotURI.Store(r.RequestURI)
@@ -105,7 +105,7 @@ func TestHTTPTemplateQueryEscaping(t *testing.T) {
 	var query atomic.Value
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		query.Store(r.URL.Query())
-		_, _ = w.Write(fakeprovider.PNG("q", 8, 8))
+		_, _ = w.Write(testimages.SeededPNG("q", 8, 8))
 	}))
 	defer srv.Close()
 	src := newSource(t, httpUpstream(srv.URL+"/avatar?user={user_id}&size=512"), upstream.Options{})
@@ -120,7 +120,7 @@ func TestHTTPTemplateQueryEscaping(t *testing.T) {
 }
 
 func TestRedirects(t *testing.T) {
-	img := fakeprovider.JPEG("r", 8, 8)
+	img := testimages.SeededJPEG("r", 8, 8)
 	var foreignHits atomic.Int32
 	foreign := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		foreignHits.Add(1)

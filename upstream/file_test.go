@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/avatarproxy/avatarproxy/config"
-	"github.com/avatarproxy/avatarproxy/internal/fakeprovider"
+	"github.com/avatarproxy/avatarproxy/internal/testimages"
 	"github.com/avatarproxy/avatarproxy/upstream"
 )
 
@@ -35,10 +35,10 @@ func writeFile(t *testing.T, path string, data []byte) {
 
 func TestFileFetch(t *testing.T) {
 	root, _ := fileRoot(t)
-	jpg := fakeprovider.JPEG("alice", 64, 64)
+	jpg := testimages.SeededJPEG("alice", 64, 64)
 	writeFile(t, filepath.Join(root, "alice.jpg"), jpg)
-	writeFile(t, filepath.Join(root, "alice.png"), fakeprovider.PNG("alice-png", 64, 64))
-	png := fakeprovider.PNG("bob", 32, 32)
+	writeFile(t, filepath.Join(root, "alice.png"), testimages.SeededPNG("alice-png", 64, 64))
+	png := testimages.SeededPNG("bob", 32, 32)
 	writeFile(t, filepath.Join(root, "bob.png"), png)
 	if err := os.Mkdir(filepath.Join(root, "dir.jpg"), 0o755); err != nil {
 		t.Fatal(err)
@@ -66,7 +66,7 @@ func TestFileFetch(t *testing.T) {
 func TestFileConditional(t *testing.T) {
 	root, _ := fileRoot(t)
 	path := filepath.Join(root, "alice.png")
-	writeFile(t, path, fakeprovider.PNG("v1", 16, 16))
+	writeFile(t, path, testimages.SeededPNG("v1", 16, 16))
 
 	var obs observer
 	src := newSource(t, config.Upstream{Kind: "file", Root: root}, upstream.Options{Observe: obs.observe})
@@ -84,7 +84,7 @@ func TestFileConditional(t *testing.T) {
 		t.Error("unchanged file by Last-Modified alone: not NotModified")
 	}
 
-	v2 := fakeprovider.PNG("v2-longer-seed", 24, 24)
+	v2 := testimages.SeededPNG("v2-longer-seed", 24, 24)
 	writeFile(t, path, v2)
 	later := time.Now().Add(time.Hour)
 	if err := os.Chtimes(path, later, later); err != nil {
@@ -104,7 +104,7 @@ func TestFileConditional(t *testing.T) {
 
 func TestFileRefusesPaths(t *testing.T) {
 	root, outside := fileRoot(t)
-	secret := fakeprovider.JPEG("secret", 8, 8)
+	secret := testimages.SeededJPEG("secret", 8, 8)
 	writeFile(t, filepath.Join(outside, "x.jpg"), secret)
 	writeFile(t, filepath.Join(outside, "secret.jpg"), secret)
 	writeFile(t, filepath.Join(root, ".hidden.jpg"), secret)
@@ -142,7 +142,7 @@ func TestFileRefusesPaths(t *testing.T) {
 
 func TestFileTooLarge(t *testing.T) {
 	root, _ := fileRoot(t)
-	writeFile(t, filepath.Join(root, "big.png"), fakeprovider.PNG("big", 64, 64))
+	writeFile(t, filepath.Join(root, "big.png"), testimages.SeededPNG("big", 64, 64))
 	var obs observer
 	src := newSource(t, config.Upstream{Kind: "file", Root: root}, upstream.Options{MaxBytes: 100, Observe: obs.observe})
 	_, err := fetch(t, src, "big", upstream.Validators{})

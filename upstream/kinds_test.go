@@ -14,12 +14,14 @@ import (
 
 	"github.com/avatarproxy/avatarproxy/config"
 	"github.com/avatarproxy/avatarproxy/internal/fakeprovider"
+	"github.com/avatarproxy/avatarproxy/internal/fakeprovider/fakeprovidertest"
+	"github.com/avatarproxy/avatarproxy/internal/testimages"
 	"github.com/avatarproxy/avatarproxy/upstream"
 )
 
 func TestBox(t *testing.T) {
-	box := fakeprovider.NewBox(t, "service-token")
-	img := fakeprovider.PNG("box-user", 50, 50) // Box labels it image/jpg all the same
+	box := fakeprovidertest.NewBox(t, "service-token")
+	img := testimages.SeededPNG("box-user", 50, 50) // Box labels it image/jpg all the same
 	box.SetAvatar("1001", img)
 
 	var obs observer
@@ -48,8 +50,8 @@ func TestBox(t *testing.T) {
 }
 
 func TestDocSpace(t *testing.T) {
-	ds := fakeprovider.NewDocSpace(t, "ds-key")
-	img := fakeprovider.JPEG("ds-user", 120, 90)
+	ds := fakeprovidertest.NewDocSpace(t, "ds-key")
+	img := testimages.SeededJPEG("ds-user", 120, 90)
 	ds.SetPhoto("u1", img)
 	ds.AddPerson("u2", "Grace", "Hopper")
 
@@ -78,7 +80,7 @@ func TestDocSpace(t *testing.T) {
 	}
 
 	// A new photo has a new hash, so the old validators fetch it.
-	newer := fakeprovider.JPEG("ds-user-2", 120, 90)
+	newer := testimages.SeededJPEG("ds-user-2", 120, 90)
 	ds.SetPhoto("u1", newer)
 	changed := mustFetch(t, src, "u1", o.Validators)
 	if changed.NotModified || !bytes.Equal(changed.Body, newer) || changed.Validators == o.Validators {
@@ -117,12 +119,12 @@ func TestDocSpaceForeignHost(t *testing.T) {
 	var foreignHits atomic.Int32
 	foreign := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		foreignHits.Add(1)
-		_, _ = w.Write(fakeprovider.JPEG("foreign", 8, 8))
+		_, _ = w.Write(testimages.SeededJPEG("foreign", 8, 8))
 	}))
 	defer foreign.Close()
 
-	ds := fakeprovider.NewDocSpace(t, "ds-key")
-	ds.SetPhoto("u1", fakeprovider.JPEG("u1", 16, 16))
+	ds := fakeprovidertest.NewDocSpace(t, "ds-key")
+	ds.SetPhoto("u1", testimages.SeededJPEG("u1", 16, 16))
 	ds.SetStorageBase(foreign.URL)
 	src := newSource(t, config.Upstream{Kind: "docspace", BaseURL: ds.URL(), APIKey: "ds-key"}, upstream.Options{})
 	_, err := fetch(t, src, "u1", upstream.Validators{})
@@ -135,9 +137,9 @@ func TestDocSpaceForeignHost(t *testing.T) {
 }
 
 func TestActiveCollab(t *testing.T) {
-	ac := fakeprovider.NewActiveCollab(t, "ac-token")
+	ac := fakeprovidertest.NewActiveCollab(t, "ac-token")
 	ac.AddUser("7", "Ada", "Lovelace")
-	ac.SetAvatar("8", fakeprovider.JPEG("ac-8", 300, 300))
+	ac.SetAvatar("8", testimages.SeededJPEG("ac-8", 300, 300))
 
 	var obs observer
 	src := newSource(t, config.Upstream{Kind: "activecollab", BaseURL: ac.URL(), Token: "ac-token"}, upstream.Options{Observe: obs.observe})
@@ -178,9 +180,9 @@ func TestActiveCollab(t *testing.T) {
 }
 
 func TestGravatar(t *testing.T) {
-	g := fakeprovider.NewGravatar(t)
+	g := fakeprovidertest.NewGravatar(t)
 	hash := fakeprovider.GravatarHash("Someone@Example.com ")
-	img := fakeprovider.JPEG("grav", 100, 100)
+	img := testimages.SeededJPEG("grav", 100, 100)
 	g.SetAvatar(hash, img)
 	src := newSource(t, config.Upstream{Kind: "gravatar", BaseURL: g.URL()}, upstream.Options{})
 

@@ -24,7 +24,7 @@ import (
 
 	_ "golang.org/x/image/webp"
 
-	"github.com/avatarproxy/avatarproxy/internal/fakeprovider"
+	"github.com/avatarproxy/avatarproxy/internal/testimages"
 )
 
 // binPath is the avatarproxy binary TestMain builds; empty when there is no
@@ -411,7 +411,7 @@ type origin struct {
 
 func newOrigin(t *testing.T) *origin {
 	o := &origin{arrived: make(chan string, 16), release: make(chan struct{})}
-	png := fakeprovider.PNG("origin", 96, 96)
+	png := testimages.SeededPNG("origin", 96, 96)
 	o.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := strings.TrimPrefix(r.URL.Path, "/a/")
 		switch {

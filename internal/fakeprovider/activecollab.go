@@ -13,7 +13,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"testing"
 	"time"
 
 	"golang.org/x/image/draw"
@@ -50,21 +49,24 @@ type acUser struct {
 	updatedOn           int64
 }
 
-// NewActiveCollab starts an ActiveCollab fake that accepts token. It
-// closes when t ends.
-func NewActiveCollab(t testing.TB, token string) *ActiveCollab {
+// StartActiveCollab starts an ActiveCollab fake that accepts token. Close
+// stops it.
+func StartActiveCollab(token string) (*ActiveCollab, error) {
 	a := &ActiveCollab{
 		token:   token,
 		users:   make(map[string]*acUser),
 		uploads: make(map[string][]byte),
 	}
-	a.server = newServer(t, func(r *http.Request) string { return r.Header.Get("X-Angie-AuthApiToken") })
+	a.server = newServer(func(r *http.Request) string { return r.Header.Get("X-Angie-AuthApiToken") })
 	a.handle(ActiveCollabAvatar, func(r *http.Request) string { return r.URL.Query().Get("user_id") }, a.avatar)
 	a.handle(ActiveCollabUploadFiles, func(*http.Request) string { return "" }, a.uploadFiles)
-	a.handle(ActiveCollabUpdateUser, pathID, a.updateUser)
-	a.handle(ActiveCollabClearAvatar, pathID, a.clearAvatar)
-	a.handle(ActiveCollabGetUser, pathID, a.getUser)
-	return a
+	a.handle(ActiveCollabUpdateUser, pathID, a.userRoute(a.updateUser))
+	a.handle(ActiveCollabClearAvatar, pathID, a.userRoute(a.clearAvatar))
+	a.handle(ActiveCollabGetUser, pathID, a.userRoute(a.getUser))
+	if err := a.start(); err != nil {
+		return nil, err
+	}
+	return a, nil
 }
 
 // AddUser adds a user, or resets one, without an uploaded avatar.
@@ -117,16 +119,16 @@ func (a *ActiveCollab) authorized(w http.ResponseWriter, r *http.Request) bool {
 	return true
 }
 
-// userFor finds the request's {id}, answering 404 when unknown.
-func (a *ActiveCollab) userFor(w http.ResponseWriter, r *http.Request) (string, *acUser) {
-	id := r.PathValue("id")
-	a.mu.Lock()
-	u := a.users[id]
-	a.mu.Unlock()
-	if u == nil {
-		writeJSON(w, http.StatusNotFound, map[string]any{"type": "NotFound", "message": "User not found"})
+// userRoute serves an API request about the user of {id}; see userRoute.
+func (a *ActiveCollab) userRoute(h func(r *http.Request, id string, u *acUser) (int, any)) http.HandlerFunc {
+	find := func(id string) (*acUser, bool) {
+		u := a.users[id]
+		return u, u != nil
 	}
-	return id, u
+	notFound := func() (int, any) {
+		return http.StatusNotFound, map[string]any{"type": "NotFound", "message": "User not found"}
+	}
+	return userRoute(&a.mu, a.authorized, find, notFound, h)
 }
 
 // avatar serves proxy.php?proxy=avatar&user_id=..&size=.. as ActiveCollab
@@ -235,34 +237,22 @@ func (a *ActiveCollab) uploadFiles(w http.ResponseWriter, r *http.Request) {
 
 // updateUser applies a user edit. uploaded_avatar_code sets the avatar to
 // a file from upload-files; first_name and last_name rename the user.
-func (a *ActiveCollab) updateUser(w http.ResponseWriter, r *http.Request) {
-	if !a.authorized(w, r) {
-		return
-	}
-	id, u := a.userFor(w, r)
-	if u == nil {
-		return
-	}
+func (a *ActiveCollab) updateUser(r *http.Request, id string, u *acUser) (int, any) {
 	var body struct {
 		UploadedAvatarCode *string `json:"uploaded_avatar_code"`
 		FirstName          *string `json:"first_name"`
 		LastName           *string `json:"last_name"`
 	}
 	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
-		http.Error(w, "invalid JSON body", http.StatusBadRequest)
-		return
+		return http.StatusBadRequest, map[string]any{"type": "Error", "message": "invalid JSON body"}
 	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
 	if body.UploadedAvatarCode != nil {
 		img, ok := a.uploads[*body.UploadedAvatarCode]
 		if !ok {
-			acValidationError(w, "uploaded_avatar_code", "Uploaded file not found")
-			return
+			return acValidationError("uploaded_avatar_code", "Uploaded file not found")
 		}
 		if _, _, err := decodeImage(img); err != nil {
-			acValidationError(w, "uploaded_avatar_code", "Avatar must be a PNG or JPEG image")
-			return
+			return acValidationError("uploaded_avatar_code", "Avatar must be a PNG or JPEG image")
 		}
 		delete(a.uploads, *body.UploadedAvatarCode)
 		u.avatar = img
@@ -274,36 +264,18 @@ func (a *ActiveCollab) updateUser(w http.ResponseWriter, r *http.Request) {
 		u.lastName = *body.LastName
 	}
 	u.updatedOn = a.tickLocked()
-	writeJSON(w, http.StatusOK, map[string]any{"single": a.userJSONLocked(id, u)})
+	return a.getUser(r, id, u)
 }
 
 // clearAvatar drops the uploaded avatar; the user gets initials again.
-func (a *ActiveCollab) clearAvatar(w http.ResponseWriter, r *http.Request) {
-	if !a.authorized(w, r) {
-		return
-	}
-	id, u := a.userFor(w, r)
-	if u == nil {
-		return
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
+func (a *ActiveCollab) clearAvatar(r *http.Request, id string, u *acUser) (int, any) {
 	u.avatar = nil
 	u.updatedOn = a.tickLocked()
-	writeJSON(w, http.StatusOK, map[string]any{"single": a.userJSONLocked(id, u)})
+	return a.getUser(r, id, u)
 }
 
-func (a *ActiveCollab) getUser(w http.ResponseWriter, r *http.Request) {
-	if !a.authorized(w, r) {
-		return
-	}
-	id, u := a.userFor(w, r)
-	if u == nil {
-		return
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	writeJSON(w, http.StatusOK, map[string]any{"single": a.userJSONLocked(id, u)})
+func (a *ActiveCollab) getUser(_ *http.Request, id string, u *acUser) (int, any) {
+	return http.StatusOK, map[string]any{"single": a.userJSONLocked(id, u)}
 }
 
 // userJSONLocked is the user as ActiveCollab's API shows one, with the
@@ -328,10 +300,10 @@ func (a *ActiveCollab) userJSONLocked(id string, u *acUser) map[string]any {
 	}
 }
 
-func acValidationError(w http.ResponseWriter, field, message string) {
-	writeJSON(w, http.StatusBadRequest, map[string]any{
+func acValidationError(field, message string) (int, any) {
+	return http.StatusBadRequest, map[string]any{
 		"type":         "ValidationErrors",
 		"message":      "Validation failed",
 		"field_errors": map[string][]string{field: {message}},
-	})
+	}
 }

@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"testing"
 )
 
 // Routes of the Box fake.
@@ -37,15 +36,18 @@ type Box struct {
 	version int
 }
 
-// NewBox starts a Box fake that accepts the given bearer tokens, or any
-// non-empty one when none are given. It closes when t ends.
-func NewBox(t testing.TB, tokens ...string) *Box {
+// StartBox starts a Box fake that accepts the given bearer tokens, or any
+// non-empty one when none are given. Close stops it.
+func StartBox(tokens ...string) (*Box, error) {
 	b := &Box{tokens: tokens, avatars: make(map[string][]byte)}
-	b.server = newServer(t, bearerToken)
+	b.server = newServer(bearerToken)
 	b.handle(BoxGetAvatar, pathID, b.getAvatar)
-	b.handle(BoxUploadAvatar, pathID, b.uploadAvatar)
-	b.handle(BoxDeleteAvatar, pathID, b.deleteAvatar)
-	return b
+	b.handle(BoxUploadAvatar, pathID, jsonRoute(&b.mu, b.authorized, b.uploadAvatar))
+	b.handle(BoxDeleteAvatar, pathID, jsonRoute(&b.mu, b.authorized, b.deleteAvatar))
+	if err := b.start(); err != nil {
+		return nil, err
+	}
+	return b, nil
 }
 
 // BaseURL is the value for an upstream's base_url, like
@@ -104,7 +106,8 @@ func (b *Box) getAvatar(w http.ResponseWriter, r *http.Request) {
 	}
 	img, ok := b.Avatar(r.PathValue("id"))
 	if !ok {
-		boxError(w, http.StatusNotFound, "not_found", "Not Found")
+		status, body := boxError(http.StatusNotFound, "not_found", "Not Found")
+		writeJSON(w, status, body)
 		return
 	}
 	// Box labels every avatar so, whatever the image is.
@@ -114,37 +117,30 @@ func (b *Box) getAvatar(w http.ResponseWriter, r *http.Request) {
 
 // uploadAvatar takes a multipart part named pic, JPEG or PNG, at most 1 MB;
 // 201 when the user had no avatar, 200 when it replaced one.
-func (b *Box) uploadAvatar(w http.ResponseWriter, r *http.Request) {
-	if !b.authorized(w, r) {
-		return
-	}
+func (b *Box) uploadAvatar(r *http.Request) (int, any) {
 	img, err := readPic(r)
 	if err != nil {
-		boxError(w, http.StatusBadRequest, "bad_request", err.Error())
-		return
+		return boxError(http.StatusBadRequest, "bad_request", err.Error())
 	}
 	id := r.PathValue("id")
-	b.mu.Lock()
 	_, replaced := b.avatars[id]
 	b.avatars[id] = img
 	b.version++
-	version := b.version
-	b.mu.Unlock()
 
 	status := http.StatusCreated
 	if replaced {
 		status = http.StatusOK
 	}
 	picURL := func(size string) string {
-		return fmt.Sprintf("%s/index.php?rm=pic_storage_auth&pic=%s-%d-%s", b.URL(), id, version, size)
+		return fmt.Sprintf("%s/index.php?rm=pic_storage_auth&pic=%s-%d-%s", b.URL(), id, b.version, size)
 	}
-	writeJSON(w, status, map[string]any{
+	return status, map[string]any{
 		"pic_urls": map[string]string{
 			"small":   picURL("small"),
 			"large":   picURL("large"),
 			"preview": picURL("preview"),
 		},
-	})
+	}
 }
 
 func readPic(r *http.Request) ([]byte, error) {
@@ -181,26 +177,20 @@ func readImagePart(part *multipart.Part, limit int64) ([]byte, error) {
 	return img, nil
 }
 
-func (b *Box) deleteAvatar(w http.ResponseWriter, r *http.Request) {
-	if !b.authorized(w, r) {
-		return
-	}
+func (b *Box) deleteAvatar(r *http.Request) (int, any) {
 	id := r.PathValue("id")
-	b.mu.Lock()
 	_, ok := b.avatars[id]
 	delete(b.avatars, id)
 	b.version++
-	b.mu.Unlock()
 	if !ok {
-		boxError(w, http.StatusNotFound, "not_found", "Not Found")
-		return
+		return boxError(http.StatusNotFound, "not_found", "Not Found")
 	}
-	w.WriteHeader(http.StatusNoContent)
+	return http.StatusNoContent, nil
 }
 
-// boxError writes Box's client error body.
-func boxError(w http.ResponseWriter, status int, code, message string) {
-	writeJSON(w, status, map[string]any{
+// boxError is Box's client error answer.
+func boxError(status int, code, message string) (int, any) {
+	return status, map[string]any{
 		"type":         "error",
 		"status":       status,
 		"code":         code,
@@ -208,5 +198,5 @@ func boxError(w http.ResponseWriter, status int, code, message string) {
 		"help_url":     "http://developers.box.com/docs/#errors",
 		"request_id":   "fakeprovider",
 		"context_info": map[string]any{},
-	})
+	}
 }

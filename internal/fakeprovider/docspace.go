@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"testing"
 
 	"golang.org/x/image/draw"
 )
@@ -69,30 +68,33 @@ type person struct {
 	hash                string
 }
 
-// NewDocSpace starts a DocSpace fake that accepts apiKey. It closes when
-// t ends.
-func NewDocSpace(t testing.TB, apiKey string) *DocSpace {
+// StartDocSpace starts a DocSpace fake that accepts apiKey. Close stops
+// it.
+func StartDocSpace(apiKey string) (*DocSpace, error) {
 	d := &DocSpace{
 		apiKey: apiKey,
 		people: make(map[string]*person),
 		temp:   make(map[string][]byte),
 	}
-	d.server = newServer(t, func(r *http.Request) string { return r.Header.Get("Authorization") })
+	d.server = newServer(func(r *http.Request) string { return r.Header.Get("Authorization") })
 	fileID := func(r *http.Request) string {
 		id, _, _ := strings.Cut(r.PathValue("file"), "_")
 		return id
 	}
 	none := func(*http.Request) string { return "" }
-	d.handle(DocSpaceGetPhoto, pathID, d.getPhoto)
-	d.handle(DocSpaceUploadPhoto, pathID, d.uploadPhoto)
-	d.handle(DocSpaceUpdatePhoto, pathID, d.updatePhoto)
-	d.handle(DocSpaceDeletePhoto, pathID, d.deletePhoto)
-	d.handle(DocSpaceCropPhoto, pathID, d.cropPhoto)
-	d.handle(DocSpaceGetPerson, pathID, d.getPerson)
+	d.handle(DocSpaceGetPhoto, pathID, d.personRoute(d.getPhoto))
+	d.handle(DocSpaceUploadPhoto, pathID, d.personRoute(d.uploadPhoto))
+	d.handle(DocSpaceUpdatePhoto, pathID, d.personRoute(d.updatePhoto))
+	d.handle(DocSpaceDeletePhoto, pathID, d.personRoute(d.deletePhoto))
+	d.handle(DocSpaceCropPhoto, pathID, d.personRoute(d.cropPhoto))
+	d.handle(DocSpaceGetPerson, pathID, d.personRoute(d.getPerson))
 	d.handle(DocSpacePhotoFile, fileID, d.photoFile)
 	d.handle(DocSpaceTempFile, none, d.tempFile)
 	d.handle(DocSpaceDefaultPhoto, none, d.defaultPhoto)
-	return d
+	if err := d.start(); err != nil {
+		return nil, err
+	}
+	return d, nil
 }
 
 // AddPerson adds a user, or resets one, without a photo. User ids must not
@@ -198,49 +200,31 @@ func defaultPhotoName(edge int) string {
 // authorized answers 401 unless the request carries the API key.
 func (d *DocSpace) authorized(w http.ResponseWriter, r *http.Request) bool {
 	if r.Header.Get("Authorization") != d.apiKey {
-		docSpaceError(w, http.StatusUnauthorized, "Unauthorized")
+		status, body := docSpaceError(http.StatusUnauthorized, "Unauthorized")
+		writeJSON(w, status, body)
 		return false
 	}
 	return true
 }
 
-// personFor finds the request's {id}, answering 404 when unknown.
-func (d *DocSpace) personFor(w http.ResponseWriter, r *http.Request) (string, *person) {
-	id := r.PathValue("id")
-	d.mu.Lock()
-	p := d.people[id]
-	d.mu.Unlock()
-	if p == nil {
-		docSpaceError(w, http.StatusNotFound, "The user could not be found")
+// personRoute serves an API request about the person of {id}; see
+// userRoute.
+func (d *DocSpace) personRoute(h func(r *http.Request, id string, p *person) (int, any)) http.HandlerFunc {
+	find := func(id string) (*person, bool) {
+		p := d.people[id]
+		return p, p != nil
 	}
-	return id, p
+	notFound := func() (int, any) { return docSpaceError(http.StatusNotFound, "The user could not be found") }
+	return userRoute(&d.mu, d.authorized, find, notFound, h)
 }
 
-func (d *DocSpace) getPhoto(w http.ResponseWriter, r *http.Request) {
-	if !d.authorized(w, r) {
-		return
-	}
-	id, p := d.personFor(w, r)
-	if p == nil {
-		return
-	}
-	d.mu.Lock()
-	set := d.thumbnailsLocked(id, p)
-	d.mu.Unlock()
-	docSpaceJSON(w, r, set)
+func (d *DocSpace) getPhoto(r *http.Request, id string, p *person) (int, any) {
+	return docSpaceOK(r, d.thumbnailsLocked(id, p))
 }
 
-func (d *DocSpace) getPerson(w http.ResponseWriter, r *http.Request) {
-	if !d.authorized(w, r) {
-		return
-	}
-	id, p := d.personFor(w, r)
-	if p == nil {
-		return
-	}
-	d.mu.Lock()
+func (d *DocSpace) getPerson(r *http.Request, id string, p *person) (int, any) {
 	set := d.thumbnailsLocked(id, p)
-	doc := map[string]any{
+	return docSpaceOK(r, map[string]any{
 		"id":             id,
 		"userName":       strings.ToLower(p.firstName + "." + p.lastName),
 		"firstName":      p.firstName,
@@ -253,32 +237,23 @@ func (d *DocSpace) getPerson(w http.ResponseWriter, r *http.Request) {
 		"avatar":         set["big"],
 		"avatarMedium":   set["medium"],
 		"avatarSmall":    set["small"],
-	}
-	d.mu.Unlock()
-	docSpaceJSON(w, r, doc)
+	})
 }
 
 // uploadPhoto takes a multipart file (the part named File) and Autosave.
 // With Autosave=true the file becomes the photo; otherwise it is kept as a
 // temporary file for the thumbnails request. A bad file is, as in
 // DocSpace, HTTP 200 with success false, and changes nothing.
-func (d *DocSpace) uploadPhoto(w http.ResponseWriter, r *http.Request) {
-	if !d.authorized(w, r) {
-		return
-	}
-	id, p := d.personFor(w, r)
-	if p == nil {
-		return
-	}
+func (d *DocSpace) uploadPhoto(r *http.Request, id string, p *person) (int, any) {
 	img, autosave, err := readPhotoUpload(r)
 	if err != nil {
-		docSpaceJSON(w, r, map[string]any{"success": false, "message": err.Error()})
-		return
+		return docSpaceOK(r, map[string]any{"success": false, "message": err.Error()})
 	}
-	d.mu.Lock()
 	var data string
 	if autosave {
-		err = d.setPhotoLocked(p, img)
+		if err := d.setPhotoLocked(p, img); err != nil {
+			return docSpaceOK(r, map[string]any{"success": false, "message": err.Error()})
+		}
 		data = d.thumbnailsLocked(id, p)["original"]
 	} else {
 		d.changes++
@@ -287,12 +262,7 @@ func (d *DocSpace) uploadPhoto(w http.ResponseWriter, r *http.Request) {
 		d.temp[name] = img
 		data = d.storageBase + tempPath + name
 	}
-	d.mu.Unlock()
-	if err != nil {
-		docSpaceJSON(w, r, map[string]any{"success": false, "message": err.Error()})
-		return
-	}
-	docSpaceJSON(w, r, map[string]any{"success": true, "data": data})
+	return docSpaceOK(r, map[string]any{"success": true, "data": data})
 }
 
 func readPhotoUpload(r *http.Request) (img []byte, autosave bool, err error) {
@@ -326,61 +296,33 @@ func readPhotoUpload(r *http.Request) (img []byte, autosave bool, err error) {
 
 // updatePhoto sets the photo from {"files": url}, where url names a file
 // this fake serves (DocSpace itself would download any URL).
-func (d *DocSpace) updatePhoto(w http.ResponseWriter, r *http.Request) {
-	if !d.authorized(w, r) {
-		return
-	}
-	id, p := d.personFor(w, r)
-	if p == nil {
-		return
-	}
+func (d *DocSpace) updatePhoto(r *http.Request, id string, p *person) (int, any) {
 	var body struct {
 		Files string `json:"files"`
 	}
 	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
-		docSpaceError(w, http.StatusBadRequest, "invalid JSON body")
-		return
+		return docSpaceError(http.StatusBadRequest, "invalid JSON body")
 	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
 	img, ok := d.fileLocked(body.Files)
 	if !ok {
-		docSpaceError(w, http.StatusBadRequest, "files must name an image this server holds")
-		return
+		return docSpaceError(http.StatusBadRequest, "files must name an image this server holds")
 	}
 	if err := d.setPhotoLocked(p, img); err != nil {
-		docSpaceError(w, http.StatusBadRequest, err.Error())
-		return
+		return docSpaceError(http.StatusBadRequest, err.Error())
 	}
-	docSpaceJSON(w, r, d.thumbnailsLocked(id, p))
+	return docSpaceOK(r, d.thumbnailsLocked(id, p))
 }
 
 // deletePhoto puts the default pictures back and reports them.
-func (d *DocSpace) deletePhoto(w http.ResponseWriter, r *http.Request) {
-	if !d.authorized(w, r) {
-		return
-	}
-	id, p := d.personFor(w, r)
-	if p == nil {
-		return
-	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
+func (d *DocSpace) deletePhoto(r *http.Request, id string, p *person) (int, any) {
 	d.changes++
 	p.photo, p.hash = nil, ""
-	docSpaceJSON(w, r, d.thumbnailsLocked(id, p))
+	return docSpaceOK(r, d.thumbnailsLocked(id, p))
 }
 
 // cropPhoto makes the photo the given rectangle of tmpFile (or of the
 // current photo when tmpFile is empty), with a new hash.
-func (d *DocSpace) cropPhoto(w http.ResponseWriter, r *http.Request) {
-	if !d.authorized(w, r) {
-		return
-	}
-	id, p := d.personFor(w, r)
-	if p == nil {
-		return
-	}
+func (d *DocSpace) cropPhoto(r *http.Request, id string, p *person) (int, any) {
 	var body struct {
 		TmpFile string `json:"tmpFile"`
 		X       int    `json:"x"`
@@ -389,36 +331,29 @@ func (d *DocSpace) cropPhoto(w http.ResponseWriter, r *http.Request) {
 		Height  int    `json:"height"`
 	}
 	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
-		docSpaceError(w, http.StatusBadRequest, "invalid JSON body")
-		return
+		return docSpaceError(http.StatusBadRequest, "invalid JSON body")
 	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
 	src, ok := p.photo, p.photo != nil
 	if body.TmpFile != "" {
 		src, ok = d.fileLocked(body.TmpFile)
 	}
 	if !ok {
-		docSpaceError(w, http.StatusBadRequest, "no image to crop")
-		return
+		return docSpaceError(http.StatusBadRequest, "no image to crop")
 	}
 	img, _, err := decodeImage(src)
 	if err != nil {
-		docSpaceError(w, http.StatusBadRequest, err.Error())
-		return
+		return docSpaceError(http.StatusBadRequest, err.Error())
 	}
 	rect := image.Rect(body.X, body.Y, body.X+body.Width, body.Y+body.Height).Intersect(img.Bounds())
 	if rect.Empty() {
-		docSpaceError(w, http.StatusBadRequest, "the crop rectangle is outside the image")
-		return
+		return docSpaceError(http.StatusBadRequest, "the crop rectangle is outside the image")
 	}
 	cropped := image.NewRGBA(image.Rect(0, 0, rect.Dx(), rect.Dy()))
 	draw.Draw(cropped, cropped.Bounds(), img, rect.Min, draw.Src)
 	if err := d.setPhotoLocked(p, encodeJPEG(cropped)); err != nil {
-		docSpaceError(w, http.StatusInternalServerError, err.Error())
-		return
+		return docSpaceError(http.StatusInternalServerError, err.Error())
 	}
-	docSpaceJSON(w, r, d.thumbnailsLocked(id, p))
+	return docSpaceOK(r, d.thumbnailsLocked(id, p))
 }
 
 // fileLocked returns the bytes of a photo or temporary file this fake
@@ -510,22 +445,22 @@ func (d *DocSpace) defaultPhoto(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(initials("docspace-default", "", edge))
 }
 
-// docSpaceJSON writes DocSpace's success envelope around response.
-func docSpaceJSON(w http.ResponseWriter, r *http.Request, response any) {
-	writeJSON(w, http.StatusOK, map[string]any{
+// docSpaceOK is DocSpace's success envelope around response.
+func docSpaceOK(r *http.Request, response any) (int, any) {
+	return http.StatusOK, map[string]any{
 		"response":   response,
 		"count":      1,
 		"links":      []map[string]string{{"href": r.URL.String(), "action": r.Method}},
 		"status":     0,
 		"statusCode": http.StatusOK,
-	})
+	}
 }
 
-// docSpaceError writes DocSpace's error envelope.
-func docSpaceError(w http.ResponseWriter, status int, message string) {
-	writeJSON(w, status, map[string]any{
+// docSpaceError is DocSpace's error envelope.
+func docSpaceError(status int, message string) (int, any) {
+	return status, map[string]any{
 		"error":      map[string]any{"message": message, "type": "System.Exception", "stack": ""},
 		"status":     1,
 		"statusCode": status,
-	})
+	}
 }

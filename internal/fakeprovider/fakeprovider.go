@@ -1,20 +1,23 @@
 // Package fakeprovider runs in-process fakes of the avatar providers (Box,
-// ONLYOFFICE DocSpace, ActiveCollab and Gravatar) for tests. Each fake is an
-// httptest server on 127.0.0.1 that speaks its provider's wire format,
+// ONLYOFFICE DocSpace, ActiveCollab and Gravatar) for tests and the soak.
+// Each fake is an HTTP server on 127.0.0.1 that speaks its provider's wire format,
 // including the requests that change avatars, holds its users' avatars in
 // memory, counts and records the requests it gets, and can hold a request
 // so that a test can act while it is in flight. All fakes are safe for
-// concurrent use.
+// concurrent use. The package links no testing code: tests start the
+// fakes through fakeprovidertest, which closes them when the test ends.
 package fakeprovider
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"maps"
+	"net"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"sync"
-	"testing"
+	"time"
 )
 
 // Request is what a fake recorded about one request it served.
@@ -52,8 +55,10 @@ func (g *Gate) Release() { g.releaseOnce.Do(func() { close(g.release) }) }
 // server is what every fake shares: the HTTP server, the request log and
 // the gates.
 type server struct {
-	srv *httptest.Server
-	mux *http.ServeMux
+	srv    *http.Server
+	url    string
+	served chan struct{} // closed once Serve has returned
+	mux    *http.ServeMux
 	// credential extracts the provider's credential from a request.
 	credential func(*http.Request) string
 
@@ -63,22 +68,38 @@ type server struct {
 	issued   []*Gate
 }
 
-func newServer(t testing.TB, credential func(*http.Request) string) *server {
-	s := &server{
+// closeWait bounds how long Close waits for requests in flight.
+const closeWait = 10 * time.Second
+
+func newServer(credential func(*http.Request) string) *server {
+	return &server{
 		mux:        http.NewServeMux(),
 		credential: credential,
 		pending:    make(map[string][]*Gate),
+		served:     make(chan struct{}),
 	}
-	s.srv = httptest.NewServer(s.mux)
-	t.Cleanup(s.Close)
-	return s
+}
+
+// start serves the routes registered so far on a free loopback port.
+func (s *server) start() error {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	s.url = "http://" + ln.Addr().String()
+	s.srv = &http.Server{Handler: s.mux, ReadHeaderTimeout: closeWait}
+	go func() {
+		defer close(s.served)
+		_ = s.srv.Serve(ln)
+	}()
+	return nil
 }
 
 // URL is the fake's root, as http://127.0.0.1:port.
-func (s *server) URL() string { return s.srv.URL }
+func (s *server) URL() string { return s.url }
 
-// Close releases every held request and shuts the fake down. Tests need not
-// call it: the fake closes itself when the test ends.
+// Close releases every held request, lets the requests in flight finish
+// and shuts the fake down.
 func (s *server) Close() {
 	s.mu.Lock()
 	gates := slices.Clone(s.issued)
@@ -86,7 +107,12 @@ func (s *server) Close() {
 	for _, g := range gates {
 		g.Release()
 	}
-	s.srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), closeWait)
+	defer cancel()
+	if s.srv.Shutdown(ctx) != nil {
+		_ = s.srv.Close()
+	}
+	<-s.served
 }
 
 // Hold makes the next request of route wait at the returned gate. Holds of
@@ -155,7 +181,7 @@ func (s *server) handle(route string, userID func(*http.Request) string, h http.
 		}
 		// Answer from the state as it is now, deliver it once released:
 		// that is what a response in flight during a change looks like.
-		rec := httptest.NewRecorder()
+		rec := &recorder{header: make(http.Header)}
 		h(rec, r)
 		close(gate.arrived)
 		select {
@@ -163,14 +189,71 @@ func (s *server) handle(route string, userID func(*http.Request) string, h http.
 		case <-r.Context().Done():
 			return
 		}
-		maps.Copy(w.Header(), rec.Header())
-		w.WriteHeader(rec.Code)
-		_, _ = w.Write(rec.Body.Bytes())
+		maps.Copy(w.Header(), rec.header)
+		w.WriteHeader(max(rec.status, http.StatusOK))
+		_, _ = w.Write(rec.body.Bytes())
 	})
+}
+
+// recorder keeps an answer until a gate lets it go.
+type recorder struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (r *recorder) Header() http.Header { return r.header }
+
+func (r *recorder) WriteHeader(status int) {
+	if r.status == 0 {
+		r.status = status
+	}
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	r.WriteHeader(http.StatusOK)
+	return r.body.Write(b)
 }
 
 // pathID is the userID function of routes with an {id} wildcard.
 func pathID(r *http.Request) string { return r.PathValue("id") }
+
+// jsonRoute is the preamble every JSON API handler of the fakes shares: it
+// checks the request's credential with authorized (which answers a bad
+// one), holds mu while h runs, and writes h's answer as JSON, or the
+// status alone when the body is nil.
+func jsonRoute(mu *sync.Mutex, authorized func(http.ResponseWriter, *http.Request) bool,
+	h func(r *http.Request) (status int, body any)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if !authorized(w, r) {
+			return
+		}
+		mu.Lock()
+		status, body := h(r)
+		mu.Unlock()
+		if body == nil {
+			w.WriteHeader(status)
+			return
+		}
+		writeJSON(w, status, body)
+	}
+}
+
+// userRoute is jsonRoute for a request about the user of the {id}
+// wildcard: find looks the user up with mu held, and notFound is the
+// answer for an unknown one.
+func userRoute[U any](mu *sync.Mutex, authorized func(http.ResponseWriter, *http.Request) bool,
+	find func(id string) (U, bool), notFound func() (int, any),
+	h func(r *http.Request, id string, user U) (status int, body any)) http.HandlerFunc {
+	return jsonRoute(mu, authorized, func(r *http.Request) (int, any) {
+		id := r.PathValue("id")
+		user, ok := find(id)
+		if !ok {
+			return notFound()
+		}
+		return h(r, id, user)
+	})
+}
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")

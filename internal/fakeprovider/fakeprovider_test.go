@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/avatarproxy/avatarproxy/internal/fakeprovider"
+	"github.com/avatarproxy/avatarproxy/internal/fakeprovider/fakeprovidertest"
+	"github.com/avatarproxy/avatarproxy/internal/testimages"
 )
 
 // call sends one request and returns the status, headers and body.
@@ -76,24 +78,24 @@ func imageSize(t *testing.T, b []byte) (int, int) {
 }
 
 func TestImages(t *testing.T) {
-	a, b := fakeprovider.JPEG("a", 30, 20), fakeprovider.JPEG("b", 30, 20)
+	a, b := testimages.SeededJPEG("a", 30, 20), testimages.SeededJPEG("b", 30, 20)
 	if bytes.Equal(a, b) {
 		t.Error("different seeds gave the same JPEG")
 	}
-	if !bytes.Equal(a, fakeprovider.JPEG("a", 30, 20)) {
+	if !bytes.Equal(a, testimages.SeededJPEG("a", 30, 20)) {
 		t.Error("the same seed gave different JPEGs")
 	}
 	if w, h := imageSize(t, a); w != 30 || h != 20 {
 		t.Errorf("JPEG is %dx%d, want 30x20", w, h)
 	}
-	p := fakeprovider.PNG("a", 7, 9)
+	p := testimages.SeededPNG("a", 7, 9)
 	if w, h := imageSize(t, p); w != 7 || h != 9 || http.DetectContentType(p) != "image/png" {
 		t.Errorf("PNG is %dx%d %s, want a 7x9 PNG", w, h, http.DetectContentType(p))
 	}
 }
 
 func TestBoxChanges(t *testing.T) {
-	box := fakeprovider.NewBox(t, "service", "client")
+	box := fakeprovidertest.NewBox(t, "service", "client")
 	avatar := box.BaseURL() + "/users/42/avatar"
 	auth := http.Header{"Authorization": {"Bearer client"}}
 
@@ -118,7 +120,7 @@ func TestBoxChanges(t *testing.T) {
 		status, _, body := call(t, "POST", avatar, h, buf)
 		return status, body
 	}
-	first := fakeprovider.JPEG("first", 40, 40)
+	first := testimages.SeededJPEG("first", 40, 40)
 	status, body = upload(first)
 	var created struct {
 		PicURLs map[string]string `json:"pic_urls"`
@@ -132,7 +134,7 @@ func TestBoxChanges(t *testing.T) {
 		t.Errorf("after create: %d %s, equal=%v; want the upload as image/jpg", status, header.Get("Content-Type"), bytes.Equal(body, first))
 	}
 
-	second := fakeprovider.PNG("second", 40, 40)
+	second := testimages.SeededPNG("second", 40, 40)
 	if status, body = upload(second); status != 200 {
 		t.Errorf("replace: %d %s, want 200", status, body)
 	}
@@ -143,7 +145,7 @@ func TestBoxChanges(t *testing.T) {
 	// Refused uploads change nothing.
 	for name, img := range map[string][]byte{
 		"not an image": []byte("GIF89a not really"),
-		"over 1 MB":    append(fakeprovider.PNG("x", 8, 8), make([]byte, 1<<20)...),
+		"over 1 MB":    append(testimages.SeededPNG("x", 8, 8), make([]byte, 1<<20)...),
 	} {
 		if status, body = upload(img); status != 400 {
 			t.Errorf("%s: %d %s, want 400", name, status, body)
@@ -191,7 +193,7 @@ type thumbnails struct {
 }
 
 func TestDocSpaceChanges(t *testing.T) {
-	ds := fakeprovider.NewDocSpace(t, "key")
+	ds := fakeprovidertest.NewDocSpace(t, "key")
 	ds.AddPerson("u1", "Ada", "Lovelace")
 	auth := http.Header{"Authorization": {"key"}, "Accept": {"application/json"}}
 	photoAPI := ds.URL() + "/api/2.0/people/u1/photo"
@@ -242,7 +244,7 @@ func TestDocSpaceChanges(t *testing.T) {
 		return result.Success, result.Data, result.Message
 	}
 
-	first := fakeprovider.JPEG("first", 64, 48)
+	first := testimages.SeededJPEG("first", 64, 48)
 	ok, data, _ := upload(first, "true")
 	set = getPhoto()
 	if !ok || data != set.Original || !strings.HasPrefix(set.Original, "/storage/userPhotos/root/u1_orig_64-48.jpeg?hash=") {
@@ -270,7 +272,7 @@ func TestDocSpaceChanges(t *testing.T) {
 	}
 
 	// Without Autosave the upload is a temporary file; PUT makes it the photo.
-	second := fakeprovider.PNG("second", 80, 80)
+	second := testimages.SeededPNG("second", 80, 80)
 	ok, tmp, _ := upload(second, "false")
 	if !ok || !strings.Contains(tmp, "/storage/userPhotos/temp/") {
 		t.Fatalf("temporary upload: success=%v data=%q", ok, tmp)
@@ -291,7 +293,7 @@ func TestDocSpaceChanges(t *testing.T) {
 	}
 	// A photo of the same shape keeps its file name under a new hash, and
 	// the old URL serves the new photo: the hash is only a cache-buster.
-	third := fakeprovider.PNG("third", 80, 80)
+	third := testimages.SeededPNG("third", 80, 80)
 	ds.SetPhoto("u1", third)
 	if latest := getPhoto(); latest.Original == put.Original || strings.Split(latest.Original, "?")[0] != strings.Split(put.Original, "?")[0] {
 		t.Errorf("same-shape change: %s -> %s, want the same file with a new hash", put.Original, latest.Original)
@@ -346,7 +348,7 @@ func TestDocSpaceChanges(t *testing.T) {
 }
 
 func TestActiveCollabChanges(t *testing.T) {
-	ac := fakeprovider.NewActiveCollab(t, "tok")
+	ac := fakeprovidertest.NewActiveCollab(t, "tok")
 	ac.AddUser("5", "Alan", "Turing")
 	auth := http.Header{"X-Angie-AuthApiToken": {"tok"}}
 	avatar := ac.URL() + "/proxy.php?proxy=avatar&module=system&user_id=5&size=40"
@@ -388,7 +390,7 @@ func TestActiveCollabChanges(t *testing.T) {
 	}
 	urlBefore, updatedBefore := getUser()
 
-	ctype, buf := form(t, map[string][]byte{"file": fakeprovider.JPEG("alan", 200, 200)}, nil)
+	ctype, buf := form(t, map[string][]byte{"file": testimages.SeededJPEG("alan", 200, 200)}, nil)
 	status, _, body := call(t, "POST", ac.URL()+"/api/v1/upload-files", http.Header{"X-Angie-AuthApiToken": {"tok"}, "Content-Type": {ctype}}, buf)
 	var uploaded []struct {
 		Code     string `json:"code"`
@@ -445,9 +447,9 @@ func TestActiveCollabChanges(t *testing.T) {
 }
 
 func TestGravatarFake(t *testing.T) {
-	g := fakeprovider.NewGravatar(t)
+	g := fakeprovidertest.NewGravatar(t)
 	hash := fakeprovider.GravatarHash("a@example.com")
-	g.SetAvatar(hash, fakeprovider.PNG("a", 200, 200))
+	g.SetAvatar(hash, testimages.SeededPNG("a", 200, 200))
 
 	status, _, body := call(t, "GET", g.URL()+"/avatar/"+hash+"?s=40&d=404", nil, nil)
 	if w, h := imageSize(t, body); status != 200 || w != 40 || h != 40 {
@@ -471,8 +473,8 @@ func TestGravatarFake(t *testing.T) {
 }
 
 func TestHold(t *testing.T) {
-	box := fakeprovider.NewBox(t)
-	old, newer := fakeprovider.JPEG("old", 16, 16), fakeprovider.JPEG("new", 16, 16)
+	box := fakeprovidertest.NewBox(t)
+	old, newer := testimages.SeededJPEG("old", 16, 16), testimages.SeededJPEG("new", 16, 16)
 	box.SetAvatar("1", old)
 	avatar := box.BaseURL() + "/users/1/avatar"
 	auth := http.Header{"Authorization": {"Bearer any"}}
@@ -521,7 +523,7 @@ func TestHold(t *testing.T) {
 }
 
 func TestHoldReleasedOnClose(t *testing.T) {
-	ac := fakeprovider.NewActiveCollab(t, "tok")
+	ac := fakeprovidertest.NewActiveCollab(t, "tok")
 	ac.AddUser("1", "A", "B")
 	gate := ac.Hold(fakeprovider.ActiveCollabAvatar)
 	done := make(chan struct{})

@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"testing"
 
 	"golang.org/x/image/draw"
 )
@@ -24,12 +23,15 @@ type Gravatar struct {
 	avatars map[string][]byte
 }
 
-// NewGravatar starts a Gravatar fake. It closes when t ends.
-func NewGravatar(t testing.TB) *Gravatar {
+// StartGravatar starts a Gravatar fake. Close stops it.
+func StartGravatar() (*Gravatar, error) {
 	g := &Gravatar{avatars: make(map[string][]byte)}
-	g.server = newServer(t, func(*http.Request) string { return "" })
+	g.server = newServer(func(*http.Request) string { return "" })
 	g.handle(GravatarAvatar, func(r *http.Request) string { return r.PathValue("hash") }, g.avatar)
-	return g
+	if err := g.start(); err != nil {
+		return nil, err
+	}
+	return g, nil
 }
 
 // GravatarHash returns the SHA-256 hash Gravatar names an e-mail address

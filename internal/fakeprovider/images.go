@@ -6,9 +6,6 @@ import (
 	"fmt"
 	"image"
 	"image/color"
-	"image/gif"
-	"image/jpeg"
-	"image/png"
 	"strings"
 	"unicode"
 
@@ -16,49 +13,9 @@ import (
 	"golang.org/x/image/font"
 	"golang.org/x/image/font/basicfont"
 	"golang.org/x/image/math/fixed"
+
+	"github.com/avatarproxy/avatarproxy/internal/testimages"
 )
-
-// JPEG returns a w x h JPEG whose picture, a grid of colours, is derived
-// from seed: different seeds give visibly different images.
-func JPEG(seed string, w, h int) []byte {
-	return encodeJPEG(pattern(seed, w, h))
-}
-
-// GIF returns a 4 x 4 animated GIF of the given number of frames, each a
-// different black and white pattern.
-func GIF(frames int) []byte {
-	pal := color.Palette{color.Black, color.White}
-	anim := &gif.GIF{}
-	for i := range frames {
-		img := image.NewPaletted(image.Rect(0, 0, 4, 4), pal)
-		img.SetColorIndex(i%4, 0, 1)
-		anim.Image = append(anim.Image, img)
-		anim.Delay = append(anim.Delay, 1)
-	}
-	var b bytes.Buffer
-	if err := gif.EncodeAll(&b, anim); err != nil {
-		panic(fmt.Sprintf("encoding a GIF: %v", err)) // in-memory: cannot fail
-	}
-	return b.Bytes()
-}
-
-// PNG returns a w x h PNG drawn like JPEG's.
-func PNG(seed string, w, h int) []byte {
-	return encodePNG(pattern(seed, w, h))
-}
-
-// pattern is a 4 x 4 grid of colours taken from the seed's SHA-256.
-func pattern(seed string, w, h int) *image.RGBA {
-	sum := sha256.Sum256([]byte(seed))
-	img := image.NewRGBA(image.Rect(0, 0, w, h))
-	for y := range h {
-		for x := range w {
-			cell := (y*4/h)*4 + x*4/w
-			img.SetRGBA(x, y, color.RGBA{sum[cell], sum[(cell+11)%32], sum[(cell+23)%32], 0xff})
-		}
-	}
-	return img
-}
 
 // initials draws a square avatar of the given edge: the initials of name
 // on a background chosen by key, as providers render for users without a
@@ -100,21 +57,9 @@ func scale(src image.Image, w, h int, s draw.Scaler) *image.RGBA {
 	return dst
 }
 
-func encodeJPEG(img image.Image) []byte {
-	var buf bytes.Buffer
-	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 90}); err != nil {
-		panic("fakeprovider: encoding JPEG: " + err.Error()) // in-memory encoding of an RGBA cannot fail
-	}
-	return buf.Bytes()
-}
+func encodeJPEG(img image.Image) []byte { return testimages.JPEG(img, 90) }
 
-func encodePNG(img image.Image) []byte {
-	var buf bytes.Buffer
-	if err := png.Encode(&buf, img); err != nil {
-		panic("fakeprovider: encoding PNG: " + err.Error()) // in-memory encoding of an RGBA cannot fail
-	}
-	return buf.Bytes()
-}
+func encodePNG(img image.Image) []byte { return testimages.PNG(img) }
 
 // decodeImage decodes a JPEG or PNG and names its format; anything else is
 // an error, as the providers accept only these for avatars.

@@ -29,3 +29,9 @@ func must(err error) {
 		panic("testimages: " + err.Error())
 	}
 }
+
+// SeededJPEG is Seeded(seed, w, h) as a JPEG of quality 90.
+func SeededJPEG(seed string, w, h int) []byte { return JPEG(Seeded(seed, w, h), 90) }
+
+// SeededPNG is Seeded(seed, w, h) as a PNG.
+func SeededPNG(seed string, w, h int) []byte { return PNG(Seeded(seed, w, h)) }
