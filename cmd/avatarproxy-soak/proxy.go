@@ -1,0 +1,125 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/avatarproxy/avatarproxy/internal/process"
+)
+
+// proxy is the avatarproxy process under test.
+type proxy struct {
+	*process.Process
+	base string
+}
+
+// startProxy runs bin with a configuration written to dir, in front of
+// the origin at address origin, and waits until it answers /healthz.
+func startProxy(bin, dir, origin string) (*proxy, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+
+	// Two upstreams over one origin with different patience; a cache small
+	// enough to evict; a resize pool small enough to fill.
+	cfg := fmt.Sprintf(`listen: %q
+shutdown_timeout: 30s
+upstreams:
+  - {name: quick, kind: http, url_template: "http://%s/a/{user_id}", timeout: 2s, header_timeout: 1s}
+  - {name: patient, kind: http, url_template: "http://%s/a/{user_id}", timeout: 5s}
+cache:
+  max_bytes: 8MiB
+  ttl: 20s
+  negative_ttl: 5s
+resize:
+  default_size: %d
+  max_size: %d
+  formats: [webp, avif]
+  workers: 2
+  queue: 8
+security:
+  purge_token: %s
+`, addr, origin, origin, defaultSize, maxSize, purgeToken)
+	cfgPath := filepath.Join(dir, "avatarproxy.yaml")
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(bin, "-config", cfgPath)
+	cmd.Env = process.Env()
+	proc, err := process.Start(cmd)
+	if err != nil {
+		return nil, err
+	}
+	px := &proxy{Process: proc, base: "http://" + addr}
+	if err := px.WaitHTTP(px.base+"/healthz", startTimeout); err != nil {
+		px.Kill()
+		return nil, err
+	}
+	return px, nil
+}
+
+// rss is the resident set size of the process, from the kernel's view
+// rather than the Go heap's, so that libvips' memory counts too.
+func (p *proxy) rss() (int64, error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", p.Cmd.Process.Pid))
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb << 10, err
+		}
+	}
+	return 0, errors.New("no VmRSS")
+}
+
+// samples are the unlabelled samples of a /metrics scrape.
+type samples map[string]string
+
+func (s samples) get(name string) string {
+	if v, ok := s[name]; ok {
+		return v
+	}
+	return "?"
+}
+
+func (p *proxy) scrape(client *http.Client) samples {
+	s := make(samples)
+	resp, err := client.Get(p.base + "/metrics")
+	if err != nil {
+		return s
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		name, value, ok := strings.Cut(sc.Text(), " ")
+		if ok && !strings.HasPrefix(name, "#") && !strings.Contains(name, "{") {
+			s[name] = value
+		}
+	}
+	return s
+}
+
+func mib(n int64) string { return fmt.Sprintf("%.1fMiB", float64(n)/(1<<20)) }
+
+func mibf(s string) string {
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return s
+	}
+	return mib(int64(f))
+}
