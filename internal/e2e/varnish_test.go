@@ -16,7 +16,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/avatarproxy/avatarproxy/internal/fakeprovider"
+	"github.com/avatarproxy/avatarproxy/internal/fakeprovider/fakeprovidertest"
+	"github.com/avatarproxy/avatarproxy/internal/testimages"
 	"github.com/avatarproxy/avatarproxy/internal/testproc"
 )
 
@@ -125,12 +126,12 @@ func TestVarnishDropsAUsersAvatarsWhenTheProxyPurges(t *testing.T) {
 		boxUser     = "alice"
 		boxReplaced = "bob"
 	)
-	box := fakeprovider.NewBox(t, boxToken)
-	box.SetAvatar(boxUser, fakeprovider.JPEG("alice-1", 300, 300))
-	box.SetAvatar(boxReplaced, fakeprovider.JPEG("bob-1", 300, 300))
-	ds := fakeprovider.NewDocSpace(t, dsKey)
+	box := fakeprovidertest.NewBox(t, boxToken)
+	box.SetAvatar(boxUser, testimages.SeededJPEG("alice-1", 300, 300))
+	box.SetAvatar(boxReplaced, testimages.SeededJPEG("bob-1", 300, 300))
+	ds := fakeprovidertest.NewDocSpace(t, dsKey)
 	ds.AddPerson(dsUser, "Dora", "Space")
-	ds.SetPhoto(dsUser, fakeprovider.JPEG("dora-1", 300, 300))
+	ds.SetPhoto(dsUser, testimages.SeededJPEG("dora-1", 300, 300))
 
 	proxyAddr := testproc.FreeAddr(t)
 	// The purge request goes to Varnish, which is started after the proxy
@@ -162,7 +163,7 @@ http:
 	t.Run("purge API", func(t *testing.T) {
 		path := "/avatar/box/" + boxReplaced
 		before := cachedInVarnish(t, varnishAddr, path)
-		box.SetAvatar(boxReplaced, fakeprovider.JPEG("bob-2", 300, 300))
+		box.SetAvatar(boxReplaced, testimages.SeededJPEG("bob-2", 300, 300))
 		r := do(t, http.MethodPost, "http://"+proxyAddr+"/purge/box/"+boxReplaced,
 			http.Header{"Authorization": {"Bearer " + purgeToken}}, nil)
 		if r.status != http.StatusNoContent {
@@ -174,7 +175,7 @@ http:
 	t.Run("webhook", func(t *testing.T) {
 		path := "/avatar/ds/" + dsUser
 		before := cachedInVarnish(t, varnishAddr, path)
-		ds.SetPhoto(dsUser, fakeprovider.JPEG("dora-2", 300, 300))
+		ds.SetPhoto(dsUser, testimages.SeededJPEG("dora-2", 300, 300))
 		body := []byte(fmt.Sprintf(`{"event":{"id":7,"trigger":"user.updated"},"payload":{"id":%q},"webhook":{"id":1}}`, dsUser))
 		mac := hmac.New(sha256.New, []byte(dsSecret))
 		mac.Write(body)
