@@ -82,8 +82,8 @@ func wantProblem(t *testing.T, err error, want string) {
 
 func TestDefault(t *testing.T) {
 	c := Default()
-	if err := c.Validate(); err != nil {
-		t.Fatalf("Default().Validate() = %v", err)
+	if err := c.Validate(testKinds()); err != nil {
+		t.Fatalf("Default().Validate(testKinds()) = %v", err)
 	}
 	want := &Config{
 		Listen:          ":8080",
@@ -116,7 +116,7 @@ func TestDefault(t *testing.T) {
 }
 
 func TestParseSpecExample(t *testing.T) {
-	c, err := Parse([]byte(specDocument(t)), specEnv)
+	c, err := Parse([]byte(specDocument(t)), specEnv, testKinds())
 	if err != nil {
 		t.Fatalf("Parse: %v", err)
 	}
@@ -148,17 +148,17 @@ func TestLoad(t *testing.T) {
 	if err := os.WriteFile(path, []byte(specDocument(t)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Load(path, specEnv); err != nil {
+	if _, err := Load(path, specEnv, testKinds()); err != nil {
 		t.Errorf("Load: %v", err)
 	}
-	_, err := Load(filepath.Join(t.TempDir(), "missing.yaml"), nil)
+	_, err := Load(filepath.Join(t.TempDir(), "missing.yaml"), nil, testKinds())
 	if !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("Load of a missing file = %v, want os.ErrNotExist", err)
 	}
 }
 
 func TestParseKeepsDefaultsOfUnsetKeys(t *testing.T) {
-	c, err := Parse([]byte("cache:\n  ttl: 2h\nresize:\n  formats: [jpeg]\n"), nil)
+	c, err := Parse([]byte("cache:\n  ttl: 2h\nresize:\n  formats: [jpeg]\n"), nil, testKinds())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +168,7 @@ func TestParseKeepsDefaultsOfUnsetKeys(t *testing.T) {
 	if !slices.Equal(c.Resize.Formats, []string{"jpeg"}) {
 		t.Errorf("formats = %v, want the list to replace the default", c.Resize.Formats)
 	}
-	if c, err := Parse(nil, nil); err != nil || !reflect.DeepEqual(c, Default()) {
+	if c, err := Parse(nil, nil, testKinds()); err != nil || !reflect.DeepEqual(c, Default()) {
 		t.Errorf("Parse of an empty document = %+v, %v; want the defaults", c, err)
 	}
 }
@@ -193,7 +193,7 @@ func TestParseYAMLProblems(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := Parse([]byte(tt.doc), nil)
+			_, err := Parse([]byte(tt.doc), nil, testKinds())
 			wantProblem(t, err, tt.want)
 		})
 	}
@@ -201,7 +201,7 @@ func TestParseYAMLProblems(t *testing.T) {
 
 func TestParseReportsEveryDecodeProblem(t *testing.T) {
 	doc := "cache:\n  max_bytes: x\n  ttl: y\nbogus: 1\n"
-	_, err := Parse([]byte(doc), nil)
+	_, err := Parse([]byte(doc), nil, testKinds())
 	if got := problemsOf(t, err); len(got) != 3 {
 		t.Errorf("got %d problems, want 3:\n%s", len(got), strings.Join(got, "\n"))
 	}
@@ -214,7 +214,7 @@ func TestParseReportsWrongTypesByKeyWithEveryOtherProblem(t *testing.T) {
 		"upstreams: [{name: a, kind: http, url_template: 'http://o.test/{user_id}', timeout: soon, header_timeout: [1]}]\n" +
 		"resize: {quality: high, max_size: 64, default_size: 80}\n" +
 		"listen: ''\n"
-	_, err := Parse([]byte(doc), nil)
+	_, err := Parse([]byte(doc), nil, testKinds())
 	want := []string{
 		`cache.max_bytes: invalid size "lots": want a byte count like 256MiB, 10MB or 1048576 (line 1)`,
 		`upstreams[0].timeout: invalid duration "soon": want a duration like 90s, 5m or 1h30m (line 2)`,
@@ -232,7 +232,7 @@ func TestParseReportsWrongTypesByKeyWithEveryOtherProblem(t *testing.T) {
 // the default it kept would only be noise.
 func TestParseReportsABadValueOnce(t *testing.T) {
 	doc := "resize:\n  default_size: big\n  max_size: 0\nupstreams:\n  - {name: b, kind: box, base_url: 'https://x.test', token: [t]}\n"
-	_, err := Parse([]byte(doc), nil)
+	_, err := Parse([]byte(doc), nil, testKinds())
 	wantProblem(t, err, "resize.default_size")
 	wantProblem(t, err, "upstreams[0]")
 	wantProblem(t, err, "resize.max_size: ")
@@ -256,7 +256,7 @@ func TestProblemKey(t *testing.T) {
 func TestExpand(t *testing.T) {
 	env := []string{"TOKEN=s3cret", "EMPTY=", "LISTEN=:9000"}
 	doc := "listen: ${LISTEN}\nupstreams:\n  - {name: b, kind: activecollab, base_url: 'https://x.test', token: '${TOKEN}', webhook_secret: 'a$$b$c${EMPTY}'}\n"
-	c, err := Parse([]byte(doc), env)
+	c, err := Parse([]byte(doc), env, testKinds())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -267,7 +267,7 @@ func TestExpand(t *testing.T) {
 		t.Errorf("webhook_secret = %q, want $$ as $, a lone $ kept and a set empty variable allowed", got)
 	}
 
-	_, err = Parse([]byte("listen: ${LISTEN}\nsecurity:\n  purge_token: ${NOPE}\n  signing_key: ${BAD-NAME}\nmetrics_listen: ${OPEN\n"), env)
+	_, err = Parse([]byte("listen: ${LISTEN}\nsecurity:\n  purge_token: ${NOPE}\n  signing_key: ${BAD-NAME}\nmetrics_listen: ${OPEN\n"), env, testKinds())
 	problems := problemsOf(t, err)
 	for _, want := range []string{
 		"security.purge_token: ${NOPE}: environment variable NOPE is not set (line 3)",
@@ -301,7 +301,7 @@ http:
 		"AVATARPROXY_UPSTREAMS_DS_API_KEY=by-name",
 		"AVATARPROXY_HTTP_PURGE_REQUESTS_0_HEADERS_XKEY_PURGE=avatar",
 	}
-	c, err := Parse([]byte(doc), env)
+	c, err := Parse([]byte(doc), env, testKinds())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -329,7 +329,7 @@ http:
 	}
 
 	// An upstream name with non-alphanumerics is reached in upper snake case.
-	c, err = Parse([]byte(doc), []string{"AVATARPROXY_UPSTREAMS_MY_BOX_TOKEN=by-name"})
+	c, err = Parse([]byte(doc), []string{"AVATARPROXY_UPSTREAMS_MY_BOX_TOKEN=by-name"}, testKinds())
 	if err != nil || c.Upstreams[0].Token != "by-name" {
 		t.Errorf("by name with a dash: token %q, err %v", c.Upstreams[0].Token, err)
 	}
@@ -353,14 +353,14 @@ func TestEnvOverrideProblems(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := Parse([]byte(doc), tt.env)
+			_, err := Parse([]byte(doc), tt.env, testKinds())
 			wantProblem(t, err, tt.want)
 		})
 	}
 
 	// Names "a-b" and "a_b" both read A_B in a variable name.
 	twins := "upstreams:\n  - {name: a-b, kind: gravatar, base_url: 'https://g.test'}\n  - {name: a_b, kind: gravatar, base_url: 'https://g.test'}\n"
-	_, err := Parse([]byte(twins), []string{"AVATARPROXY_UPSTREAMS_A_B_BASE_URL=https://h.test"})
+	_, err := Parse([]byte(twins), []string{"AVATARPROXY_UPSTREAMS_A_B_BASE_URL=https://h.test"}, testKinds())
 	wantProblem(t, err, "AVATARPROXY_UPSTREAMS_A_B_BASE_URL: ambiguous, matches upstreams[0].base_url and upstreams[1].base_url")
 }
 
@@ -432,18 +432,18 @@ func TestDuration(t *testing.T) {
 func validConfig(t *testing.T) *Config {
 	c := Default()
 	c.Upstreams = []Upstream{
-		{Name: "local", Kind: KindFile, Root: t.TempDir()},
-		{Name: "cdn", Kind: KindHTTP, URLTemplate: "https://origin.test/a/{user_id}.png"},
-		{Name: "box", Kind: KindBox, BaseURL: "https://api.box.com/2.0", Token: "t", PassthroughPrefix: "/box"},
-		{Name: "ds", Kind: KindDocSpace, BaseURL: "https://ds.test", APIKey: "k", PassthroughPrefix: "/ds"},
-		{Name: "ac", Kind: KindActiveCollab, BaseURL: "https://ac.test"},
-		{Name: "grav", Kind: KindGravatar, BaseURL: "https://gravatar.com"},
+		{Name: "local", Kind: "file", Root: t.TempDir()},
+		{Name: "cdn", Kind: "http", URLTemplate: "https://origin.test/a/{user_id}.png"},
+		{Name: "box", Kind: "box", BaseURL: "https://api.box.com/2.0", Token: "t", PassthroughPrefix: "/box"},
+		{Name: "ds", Kind: "docspace", BaseURL: "https://ds.test", APIKey: "k", PassthroughPrefix: "/ds"},
+		{Name: "ac", Kind: "activecollab", BaseURL: "https://ac.test"},
+		{Name: "grav", Kind: "gravatar", BaseURL: "https://gravatar.com"},
 	}
 	return c
 }
 
 func TestValidate(t *testing.T) {
-	if err := validConfig(t).Validate(); err != nil {
+	if err := validConfig(t).Validate(testKinds()); err != nil {
 		t.Fatalf("valid config: %v", err)
 	}
 	file := filepath.Join(t.TempDir(), "plain")
@@ -467,31 +467,17 @@ func TestValidate(t *testing.T) {
 		{"empty name", func(c *Config) { c.Upstreams[4].Name = "" }, "upstreams[4].name: must not be empty"},
 		{"bad name", func(c *Config) { c.Upstreams[4].Name = "Active Collab" }, "upstreams[4] (Active Collab).name: must match [a-z0-9_-]+"},
 		{"duplicate name", func(c *Config) { c.Upstreams[5].Name = "ac" }, "upstreams[5] (ac).name: duplicates upstreams[4] (ac)"},
-		{"bad kind", func(c *Config) { c.Upstreams[5].Kind = "libravatar" }, "upstreams[5] (grav).kind: must be one of"},
-		{"file root missing", func(c *Config) { c.Upstreams[0].Root = "" }, "upstreams[0] (local).root: is required for kind file"},
-		{"file root absent", func(c *Config) { c.Upstreams[0].Root = filepath.Join(file, "none") }, "upstreams[0] (local).root: "},
-		{"file root not a directory", func(c *Config) { c.Upstreams[0].Root = file }, "upstreams[0] (local).root: " + file + " is not a directory"},
-		{"http template missing", func(c *Config) { c.Upstreams[1].URLTemplate = "" }, "upstreams[1] (cdn).url_template: is required"},
-		{"http template without user", func(c *Config) { c.Upstreams[1].URLTemplate = "https://origin.test/a.png" }, "url_template: must contain {user_id}"},
-		{"http template relative", func(c *Config) { c.Upstreams[1].URLTemplate = "/a/{user_id}.png" }, "upstreams[1] (cdn).url_template: must be an absolute http(s) URL"},
+		{"bad kind", func(c *Config) { c.Upstreams[5].Kind = "libravatar" }, "upstreams[5] (grav).kind: must be one of file, http, box, docspace, activecollab, gravatar, not \"libravatar\""},
+		{"key of another kind", func(c *Config) { c.Upstreams[2].Root = "/srv" }, "upstreams[2] (box).root: does not apply to kind box"},
+		{"required key", func(c *Config) { c.Upstreams[2].Token = "" }, "upstreams[2] (box).token: is required for kind box"},
+		{"kind's own check", func(c *Config) { c.Upstreams[0].Root = file }, "upstreams[0] (local).root: " + file + " is not a directory"},
+		{"timeout on a kind without", func(c *Config) { c.Upstreams[0].Timeout = Duration(time.Second) }, "upstreams[0] (local).timeout: does not apply"},
 		{"base_url missing", func(c *Config) { c.Upstreams[5].BaseURL = "" }, "upstreams[5] (grav).base_url: is required for kind gravatar"},
 		{"base_url not http", func(c *Config) { c.Upstreams[2].BaseURL = "ftp://api.box.com" }, "upstreams[2] (box).base_url: must be an absolute http(s) URL"},
 		{"base_url without host", func(c *Config) { c.Upstreams[3].BaseURL = "https:///x" }, "upstreams[3] (ds).base_url: must be an absolute http(s) URL"},
 		{"base_url with query", func(c *Config) { c.Upstreams[4].BaseURL = "https://ac.test/?a=1" }, "upstreams[4] (ac).base_url: must not have a query"},
-		{"box without token", func(c *Config) { c.Upstreams[2].Token = "" }, "upstreams[2] (box).token: is required for kind box"},
-		{"docspace without api_key", func(c *Config) { c.Upstreams[3].APIKey = "" }, "upstreams[3] (ds).api_key: is required for kind docspace"},
-		{"activecollab token", func(c *Config) { c.Upstreams[4].Token = "t" }, ""},
-		{"root on box", func(c *Config) { c.Upstreams[2].Root = "/srv" }, "upstreams[2] (box).root: does not apply to kind box"},
-		{"base_url on file", func(c *Config) { c.Upstreams[0].BaseURL = "https://x.test" }, "upstreams[0] (local).base_url: does not apply to kind file"},
-		{"token on gravatar", func(c *Config) { c.Upstreams[5].Token = "t" }, "upstreams[5] (grav).token: does not apply"},
-		{"api_key on box", func(c *Config) { c.Upstreams[2].APIKey = "k" }, "upstreams[2] (box).api_key: does not apply"},
-		{"webhook_secret on box", func(c *Config) { c.Upstreams[2].WebhookSecret = "s" }, "upstreams[2] (box).webhook_secret: does not apply"},
 		{"negative shutdown_delay", func(c *Config) { c.ShutdownDelay = Duration(-time.Second) }, "shutdown_delay: must not be negative"},
-		{"timeout on file", func(c *Config) { c.Upstreams[0].Timeout = Duration(time.Second) }, "upstreams[0] (local).timeout: does not apply"},
 		{"negative timeout", func(c *Config) { c.Upstreams[1].HeaderTimeout = -1 }, "upstreams[1] (cdn).header_timeout: must not be negative"},
-		{"prefix on http", func(c *Config) { c.Upstreams[1].PassthroughPrefix = "/cdn" }, "upstreams[1] (cdn).passthrough_prefix: does not apply to kind http"},
-		{"prefix on gravatar", func(c *Config) { c.Upstreams[5].PassthroughPrefix = "/g" }, "passthrough_prefix: does not apply to kind gravatar"},
-		{"prefix on activecollab", func(c *Config) { c.Upstreams[4].PassthroughPrefix = "/ac" }, ""},
 		{"prefix without slash", func(c *Config) { c.Upstreams[2].PassthroughPrefix = "box" }, "(box).passthrough_prefix: must start with /"},
 		{"prefix root", func(c *Config) { c.Upstreams[2].PassthroughPrefix = "/" }, "(box).passthrough_prefix: must not be /"},
 		{"prefix trailing slash", func(c *Config) { c.Upstreams[2].PassthroughPrefix = "/box/" }, "(box).passthrough_prefix: must not end with /"},
@@ -571,7 +557,7 @@ func TestValidate(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			c := validConfig(t)
 			tt.change(c)
-			err := c.Validate()
+			err := c.Validate(testKinds())
 			if tt.want == "" {
 				if err != nil {
 					t.Fatalf("want valid, got:\n%v", err)
@@ -592,7 +578,7 @@ func TestValidationErrorListsEveryProblem(t *testing.T) {
 	c.Resize.Quality = 0
 	c.Upstreams[2].BaseURL = "api.box.com"
 	c.Upstreams[2].Root = "/srv"
-	err := c.Validate()
+	err := c.Validate(testKinds())
 	want := []string{
 		"upstreams[2] (box).root: does not apply to kind box",
 		"upstreams[2] (box).base_url: must be an absolute http(s) URL",
@@ -609,11 +595,11 @@ func TestValidationErrorListsEveryProblem(t *testing.T) {
 
 func TestParseValidates(t *testing.T) {
 	doc := "upstreams:\n  - {name: b, kind: box, base_url: 'https://x.test'}\nresize:\n  quality: 0\n"
-	_, err := Parse([]byte(doc), nil)
+	_, err := Parse([]byte(doc), nil, testKinds())
 	if got := problemsOf(t, err); len(got) != 2 {
 		t.Errorf("want the missing token and the quality, got:\n%s", strings.Join(got, "\n"))
 	}
-	_, err = Parse([]byte(doc), []string{"AVATARPROXY_UPSTREAMS_B_TOKEN=t", "AVATARPROXY_RESIZE_QUALITY=90"})
+	_, err = Parse([]byte(doc), []string{"AVATARPROXY_UPSTREAMS_B_TOKEN=t", "AVATARPROXY_RESIZE_QUALITY=90"}, testKinds())
 	if err != nil {
 		t.Errorf("environment overrides should be validated, not the file alone: %v", err)
 	}
@@ -622,7 +608,7 @@ func TestParseValidates(t *testing.T) {
 func TestValidateSortsSizes(t *testing.T) {
 	c := Default()
 	c.Resize.Sizes = []int{256, 32, 64}
-	if err := c.Validate(); err != nil {
+	if err := c.Validate(testKinds()); err != nil {
 		t.Fatal(err)
 	}
 	if want := []int{32, 64, 256}; !slices.Equal(c.Resize.Sizes, want) {
@@ -664,7 +650,7 @@ func TestTimeouts(t *testing.T) {
 
 func TestUpstreamLookup(t *testing.T) {
 	c := validConfig(t)
-	if u, ok := c.Upstream("ds"); !ok || u.Kind != KindDocSpace {
+	if u, ok := c.Upstream("ds"); !ok || u.Kind != "docspace" {
 		t.Errorf("Upstream(ds) = %+v, %v", u, ok)
 	}
 	if _, ok := c.Upstream("nope"); ok {
@@ -677,7 +663,7 @@ func TestDropinUpstream(t *testing.T) {
 	if got := c.DropinUpstream(); got != "ac" {
 		t.Errorf("one activecollab upstream: got %q, want ac", got)
 	}
-	c.Upstreams = append(c.Upstreams, Upstream{Name: "ac2", Kind: KindActiveCollab, BaseURL: "https://ac2.test"})
+	c.Upstreams = append(c.Upstreams, Upstream{Name: "ac2", Kind: "activecollab", BaseURL: "https://ac2.test"})
 	if got := c.DropinUpstream(); got != "" {
 		t.Errorf("two activecollab upstreams, none chosen: got %q, want none", got)
 	}

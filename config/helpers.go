@@ -28,6 +28,10 @@ func (u Upstream) Timeouts() (connect, header, total time.Duration) {
 	return connect, header, total
 }
 
+// dropinKind is the kind whose avatar URLs the drop-in answers, as the
+// activecollab_dropin key says.
+const dropinKind = "activecollab"
+
 // DropinUpstream returns the name of the upstream that serves the
 // ActiveCollab drop-in: activecollab_dropin when set, else the only
 // activecollab upstream, else "".
@@ -37,7 +41,7 @@ func (c *Config) DropinUpstream() string {
 	}
 	name := ""
 	for _, u := range c.Upstreams {
-		if u.Kind == KindActiveCollab {
+		if u.Kind == dropinKind {
 			if name != "" {
 				return ""
 			}

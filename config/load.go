@@ -42,22 +42,23 @@ func Default() *Config {
 
 // Load reads the YAML file at path and returns the configuration it
 // describes; see Parse.
-func Load(path string, environ []string) (*Config, error) {
+func Load(path string, environ []string, kinds Kinds) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
 	}
-	return Parse(data, environ)
+	return Parse(data, environ, kinds)
 }
 
 // Parse builds a configuration from a YAML document and an environment in
 // os.Environ form. It expands ${NAME} from environ, decodes the result over
-// Default, applies the AVATARPROXY_ overrides and validates. Whatever is
+// Default, applies the AVATARPROXY_ overrides and validates, each upstream
+// against the schema of its kind in kinds. Whatever is
 // wrong with the input comes back as a *ValidationError listing every
 // problem: values that do not decode, bad overrides and the rules the
 // decoded values break. Only a document that is not YAML at all stops
 // there, as nothing of it can be read.
-func Parse(data []byte, environ []string) (*Config, error) {
+func Parse(data []byte, environ []string, kinds Kinds) (*Config, error) {
 	env := envMap(environ)
 	text, problems := expand(string(data), env)
 
@@ -79,7 +80,7 @@ func Parse(data []byte, environ []string) (*Config, error) {
 	cfg := Default()
 	problems = append(problems, decode(text, keys, cfg)...)
 	problems = append(problems, applyEnv(cfg, env)...)
-	if err := cfg.Validate(); err != nil {
+	if err := cfg.Validate(kinds); err != nil {
 		var verr *ValidationError
 		if !errors.As(err, &verr) {
 			return nil, err

@@ -5,22 +5,11 @@ import (
 	"maps"
 	"net"
 	"net/url"
-	"os"
 	"path"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
-)
-
-// Upstream kinds.
-const (
-	KindFile         = "file"
-	KindHTTP         = "http"
-	KindBox          = "box"
-	KindDocSpace     = "docspace"
-	KindActiveCollab = "activecollab"
-	KindGravatar     = "gravatar"
 )
 
 // MaxEdge bounds resize.default_size, resize.max_size and every allowed size.
@@ -44,10 +33,10 @@ func (p *problems) add(key, format string, args ...any) {
 	*p = append(*p, key+": "+fmt.Sprintf(format, args...))
 }
 
-// Validate checks c against the rules the README documents and returns a
-// *ValidationError listing every problem, or nil. It also sorts
-// resize.sizes ascending.
-func (c *Config) Validate() error {
+// Validate checks c against the rules the README documents, each upstream
+// against the schema of its kind in kinds, and returns a *ValidationError
+// listing every problem, or nil. It also sorts resize.sizes ascending.
+func (c *Config) Validate(kinds Kinds) error {
 	var p problems
 	checkAddress(&p, "listen", c.Listen)
 	if c.MetricsListen != "" {
@@ -59,7 +48,7 @@ func (c *Config) Validate() error {
 	if !slices.Contains([]string{"404", "blank", "identicon", "initials", "mp"}, c.DefaultAvatar) {
 		p.add("default_avatar", "must be one of 404, blank, identicon, initials, mp, not %q", c.DefaultAvatar)
 	}
-	c.checkUpstreams(&p)
+	c.checkUpstreams(&p, kinds)
 	c.checkDropin(&p)
 	c.Cache.check(&p)
 	c.Resize.check(&p)
@@ -96,7 +85,7 @@ func reservedRoutes() []string {
 
 var upstreamName = regexp.MustCompile(`^[a-z0-9_-]+$`)
 
-func (c *Config) checkUpstreams(p *problems) {
+func (c *Config) checkUpstreams(p *problems, kinds Kinds) {
 	seen := make(map[string]string) // name -> label of its first upstream
 	var prefixes []struct{ prefix, label string }
 	for i, u := range c.Upstreams {
@@ -114,8 +103,8 @@ func (c *Config) checkUpstreams(p *problems) {
 		default:
 			seen[u.Name] = label
 		}
-		u.check(p, label)
-		if u.PassthroughPrefix != "" && keyApplies(u.Kind, "passthrough_prefix") {
+		u.check(p, label, kinds)
+		if u.PassthroughPrefix != "" && kinds.Takes(u.Kind, "passthrough_prefix") {
 			for _, other := range prefixes {
 				if pathsOverlap(u.PassthroughPrefix, other.prefix) {
 					p.add(label+".passthrough_prefix", "%s overlaps %s of %s", u.PassthroughPrefix, other.prefix, other.label)
@@ -126,69 +115,32 @@ func (c *Config) checkUpstreams(p *problems) {
 	}
 }
 
-func (u Upstream) check(p *problems, label string) {
-	kinds := []string{KindFile, KindHTTP, KindBox, KindDocSpace, KindActiveCollab, KindGravatar}
-	if !slices.Contains(kinds, u.Kind) {
-		p.add(label+".kind", "must be one of %s, not %q", strings.Join(kinds, ", "), u.Kind)
+func (u Upstream) check(p *problems, label string, kinds Kinds) {
+	if _, ok := kinds.rules[u.Kind]; !ok {
+		p.add(label+".kind", "must be one of %s, not %q", strings.Join(kinds.names, ", "), u.Kind)
 		return
 	}
-	for _, f := range u.kindKeys() {
-		if f.set && !keyApplies(u.Kind, f.key) {
+	keys := u.kindKeys()
+	for _, f := range keys {
+		if f.set() && !kinds.Takes(u.Kind, f.key) {
 			p.add(label+"."+f.key, "does not apply to kind %s", u.Kind)
 		}
 	}
-	required := func(key, value string) bool {
-		if value == "" {
-			p.add(label+"."+key, "is required for kind %s", u.Kind)
+	for _, f := range keys {
+		rule, takes := kinds.rule(u.Kind, f.key)
+		if !takes {
+			continue
 		}
-		return value != ""
-	}
-	switch u.Kind {
-	case KindFile:
-		if required("root", u.Root) {
-			if info, err := os.Stat(u.Root); err != nil {
-				p.add(label+".root", "%v", err)
-			} else if !info.IsDir() {
-				p.add(label+".root", "%s is not a directory", u.Root)
+		key := label + "." + f.key
+		if !f.set() {
+			if rule.Required {
+				p.add(key, "is required for kind %s", u.Kind)
 			}
+			continue
 		}
-	case KindHTTP:
-		if required("url_template", u.URLTemplate) {
-			if !strings.Contains(u.URLTemplate, "{user_id}") {
-				p.add(label+".url_template", "must contain {user_id}")
-			} else if !isHTTPURL(strings.ReplaceAll(u.URLTemplate, "{user_id}", "x")) {
-				p.add(label+".url_template", "must be an absolute http(s) URL")
-			}
-		}
-	default:
-		if required("base_url", u.BaseURL) {
-			if !isHTTPURL(u.BaseURL) {
-				p.add(label+".base_url", "must be an absolute http(s) URL")
-			} else if b, _ := url.Parse(u.BaseURL); b.RawQuery != "" || b.ForceQuery || b.Fragment != "" {
-				p.add(label+".base_url", "must not have a query or fragment: paths are appended to it")
-			}
-		}
-	}
-	switch u.Kind {
-	case KindBox:
-		required("token", u.Token)
-	case KindDocSpace:
-		required("api_key", u.APIKey)
-	}
-	if prefix := u.PassthroughPrefix; prefix != "" && keyApplies(u.Kind, "passthrough_prefix") {
-		switch {
-		case !strings.HasPrefix(prefix, "/"):
-			p.add(label+".passthrough_prefix", "must start with /")
-		case prefix == "/":
-			p.add(label+".passthrough_prefix", "must not be /")
-		case strings.HasSuffix(prefix, "/"):
-			p.add(label+".passthrough_prefix", "must not end with /")
-		case strings.ContainsAny(prefix, "?#%") || path.Clean(prefix) != prefix:
-			p.add(label+".passthrough_prefix", "must be a clean path")
-		}
-		for _, route := range reservedRoutes() {
-			if pathsOverlap(prefix, route) {
-				p.add(label+".passthrough_prefix", "collides with the proxy's own route %s", route)
+		if checkKey(p, key, f) && rule.Check != nil {
+			if err := rule.Check(f.value); err != nil {
+				p.add(key, "%v", err)
 			}
 		}
 	}
@@ -202,48 +154,65 @@ func (u Upstream) check(p *problems, label string) {
 	}
 }
 
-// kindKey is one of an upstream's kind-specific keys and whether it is set.
-type kindKey struct {
-	key string
-	set bool
+// checkKey applies the checks a key has whatever the kind, reporting under
+// key, and reports whether the value passed them.
+func checkKey(p *problems, key string, f kindKey) bool {
+	n := len(*p)
+	switch f.key {
+	case "base_url":
+		if !isHTTPURL(f.value) {
+			p.add(key, "must be an absolute http(s) URL")
+		} else if b, _ := url.Parse(f.value); b.RawQuery != "" || b.ForceQuery || b.Fragment != "" {
+			p.add(key, "must not have a query or fragment: paths are appended to it")
+		}
+	case "passthrough_prefix":
+		prefix := f.value
+		switch {
+		case !strings.HasPrefix(prefix, "/"):
+			p.add(key, "must start with /")
+		case prefix == "/":
+			p.add(key, "must not be /")
+		case strings.HasSuffix(prefix, "/"):
+			p.add(key, "must not end with /")
+		case strings.ContainsAny(prefix, "?#%") || path.Clean(prefix) != prefix:
+			p.add(key, "must be a clean path")
+		}
+		for _, route := range reservedRoutes() {
+			if pathsOverlap(prefix, route) {
+				p.add(key, "collides with the proxy's own route %s", route)
+			}
+		}
+	}
+	return len(*p) == n
 }
+
+// kindKey is one of an upstream's kind-specific keys and its value, empty
+// when the key is not set.
+type kindKey struct {
+	key, value string
+}
+
+func (f kindKey) set() bool { return f.value != "" }
 
 func (u Upstream) kindKeys() []kindKey {
+	duration := func(d Duration) string {
+		if d == 0 {
+			return ""
+		}
+		return d.String()
+	}
 	return []kindKey{
-		{"root", u.Root != ""},
-		{"url_template", u.URLTemplate != ""},
-		{"base_url", u.BaseURL != ""},
-		{"token", u.Token != ""},
-		{"api_key", u.APIKey != ""},
-		{"passthrough_prefix", u.PassthroughPrefix != ""},
-		{"webhook_secret", u.WebhookSecret != ""},
-		{"connect_timeout", u.ConnectTimeout != 0},
-		{"header_timeout", u.HeaderTimeout != 0},
-		{"timeout", u.Timeout != 0},
+		{"root", u.Root},
+		{"url_template", u.URLTemplate},
+		{"base_url", u.BaseURL},
+		{"token", u.Token},
+		{"api_key", u.APIKey},
+		{"passthrough_prefix", u.PassthroughPrefix},
+		{"webhook_secret", u.WebhookSecret},
+		{"connect_timeout", duration(u.ConnectTimeout)},
+		{"header_timeout", duration(u.HeaderTimeout)},
+		{"timeout", duration(u.Timeout)},
 	}
-}
-
-// keyApplies reports whether an upstream of the kind uses the key; setting
-// one it does not use is surely a mistake.
-func keyApplies(kind, key string) bool {
-	switch key {
-	case "root":
-		return kind == KindFile
-	case "url_template":
-		return kind == KindHTTP
-	case "base_url":
-		return kind != KindFile && kind != KindHTTP
-	case "token":
-		return kind == KindBox || kind == KindActiveCollab
-	case "api_key":
-		return kind == KindDocSpace
-	case "passthrough_prefix":
-		return kind == KindBox || kind == KindDocSpace || kind == KindActiveCollab
-	case "webhook_secret":
-		// Box's webhooks never report user changes.
-		return kind == KindDocSpace || kind == KindActiveCollab
-	}
-	return kind != KindFile // network timeouts
 }
 
 // pathsOverlap reports whether one path is the other or lies beneath it.
@@ -265,7 +234,7 @@ func (c *Config) checkDropin(p *problems) {
 	switch {
 	case !ok:
 		p.add("activecollab_dropin", "no upstream is named %q", name)
-	case u.Kind != KindActiveCollab:
+	case u.Kind != dropinKind:
 		p.add("activecollab_dropin", "upstream %q is a %s upstream, not activecollab", name, u.Kind)
 	}
 }

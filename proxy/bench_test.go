@@ -10,6 +10,7 @@ import (
 
 	"github.com/avatarproxy/avatarproxy/config"
 	"github.com/avatarproxy/avatarproxy/internal/testimages"
+	"github.com/avatarproxy/avatarproxy/upstream"
 )
 
 // The serving path measured through the handler, without the network.
@@ -26,7 +27,7 @@ func benchHarness(b *testing.B) (*Server, http.Handler) {
 	if err := writeBenchAvatar(b, dir); err != nil {
 		b.Fatal(err)
 	}
-	if err := cfg.Validate(); err != nil {
+	if err := cfg.Validate(upstream.Kinds()); err != nil {
 		b.Fatal(err)
 	}
 	srv, err := New(cfg, Options{})

@@ -23,6 +23,7 @@ import (
 	"github.com/avatarproxy/avatarproxy/config"
 	"github.com/avatarproxy/avatarproxy/metrics"
 	"github.com/avatarproxy/avatarproxy/resize"
+	"github.com/avatarproxy/avatarproxy/upstream"
 )
 
 func TestMain(m *testing.M) {
@@ -156,7 +157,7 @@ func newHarness(t *testing.T, tweak func(*config.Config)) *harness {
 	if tweak != nil {
 		tweak(cfg)
 	}
-	if err := cfg.Validate(); err != nil {
+	if err := cfg.Validate(upstream.Kinds()); err != nil {
 		t.Fatalf("test configuration: %v", err)
 	}
 	srv, err := New(cfg, Options{Metrics: metrics.New()})

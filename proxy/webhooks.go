@@ -13,7 +13,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/avatarproxy/avatarproxy/config"
+	"github.com/avatarproxy/avatarproxy/upstream"
 )
 
 // maxWebhookBody bounds a webhook delivery; the events we read are a few KiB.
@@ -44,8 +44,8 @@ type webhookScheme struct {
 // Box's webhooks report file and folder events only, never a user's, and
 // the other kinds have no provider that sends any.
 var webhookSchemes = map[string]webhookScheme{
-	config.KindDocSpace:     {verify: verifyDocSpace, userID: docSpaceUser},
-	config.KindActiveCollab: {verify: verifyActiveCollab, userID: activeCollabUser},
+	upstream.KindDocSpace:     {verify: verifyDocSpace, userID: docSpaceUser},
+	upstream.KindActiveCollab: {verify: verifyActiveCollab, userID: activeCollabUser},
 }
 
 // serveWebhook purges the user an event of the provider is about.

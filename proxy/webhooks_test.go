@@ -16,6 +16,7 @@ import (
 	"github.com/avatarproxy/avatarproxy/internal/fakeprovider"
 	"github.com/avatarproxy/avatarproxy/internal/fakeprovider/fakeprovidertest"
 	"github.com/avatarproxy/avatarproxy/internal/testimages"
+	"github.com/avatarproxy/avatarproxy/upstream"
 )
 
 const (
@@ -43,7 +44,7 @@ func docSpaceHarness(t *testing.T, secret string) (*harness, *fakeprovider.DocSp
 	ds := fakeprovidertest.NewDocSpace(t, dsKey)
 	h := newHarness(t, func(c *config.Config) {
 		c.Upstreams = append(c.Upstreams, config.Upstream{
-			Name: "ds", Kind: config.KindDocSpace, BaseURL: ds.URL(), APIKey: dsKey, WebhookSecret: secret,
+			Name: "ds", Kind: upstream.KindDocSpace, BaseURL: ds.URL(), APIKey: dsKey, WebhookSecret: secret,
 		})
 	})
 	return h, ds
@@ -55,7 +56,7 @@ func activeCollabHarness(t *testing.T, secret string) (*harness, *fakeprovider.A
 	ac := fakeprovidertest.NewActiveCollab(t, acToken)
 	h := newHarness(t, func(c *config.Config) {
 		c.Upstreams = append(c.Upstreams, config.Upstream{
-			Name: "ac", Kind: config.KindActiveCollab, BaseURL: ac.URL(), Token: acToken, WebhookSecret: secret,
+			Name: "ac", Kind: upstream.KindActiveCollab, BaseURL: ac.URL(), Token: acToken, WebhookSecret: secret,
 		})
 	})
 	return h, ac

@@ -9,23 +9,37 @@ import (
 	"github.com/avatarproxy/avatarproxy/config"
 )
 
+// KindActiveCollab is ActiveCollab.
+const KindActiveCollab = "activecollab"
+
+// activeCollabProvider is ActiveCollab.
+type activeCollabProvider struct{}
+
+func (activeCollabProvider) Kind() string { return KindActiveCollab }
+
+func (activeCollabProvider) Config() config.KindRules {
+	return networkRules(map[string]config.KeyRule{
+		"base_url":           {Required: true},
+		"token":              {}, // X-Angie-AuthApiToken
+		"passthrough_prefix": {},
+		"webhook_secret":     {},
+	})
+}
+
+func (activeCollabProvider) newSource(cfg config.Upstream, opt Options) Source {
+	_, base := parseBaseURL(cfg)
+	header := http.Header{}
+	if cfg.Token != "" {
+		header.Set("X-Angie-AuthApiToken", cfg.Token)
+	}
+	return &activeCollabSource{fetch: newFetcher(cfg, opt, header), base: base}
+}
+
 // activeCollabSource fetches avatars from ActiveCollab's avatar proxy,
 // which always answers an image: the uploaded avatar or rendered initials.
 type activeCollabSource struct {
 	fetch *fetcher
 	base  string
-}
-
-func newActiveCollabSource(cfg config.Upstream, opt Options) (*activeCollabSource, error) {
-	_, base, err := parseBaseURL(cfg.BaseURL)
-	if err != nil {
-		return nil, err
-	}
-	header := http.Header{}
-	if cfg.Token != "" {
-		header.Set("X-Angie-AuthApiToken", cfg.Token)
-	}
-	return &activeCollabSource{fetch: newFetcher(cfg, opt, header), base: base}, nil
 }
 
 // Fetch gets the 256 pixel avatar, the largest ActiveCollab renders.

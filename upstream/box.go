@@ -2,30 +2,40 @@ package upstream
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"net/url"
 
 	"github.com/avatarproxy/avatarproxy/config"
 )
 
+// KindBox is the Box API.
+const KindBox = "box"
+
+// boxProvider is Box. Its webhooks report file and folder events only,
+// never a user's, so it takes no webhook_secret.
+type boxProvider struct{}
+
+func (boxProvider) Kind() string { return KindBox }
+
+func (boxProvider) Config() config.KindRules {
+	return networkRules(map[string]config.KeyRule{
+		"base_url":           {Required: true},
+		"token":              {Required: true}, // service bearer token
+		"passthrough_prefix": {},
+	})
+}
+
+func (boxProvider) newSource(cfg config.Upstream, opt Options) Source {
+	_, base := parseBaseURL(cfg)
+	header := http.Header{"Authorization": {"Bearer " + cfg.Token}}
+	return &boxSource{fetch: newFetcher(cfg, opt, header), base: base}
+}
+
 // boxSource fetches avatars from the Box API: GET /users/{id}/avatar
 // answers the image itself.
 type boxSource struct {
 	fetch *fetcher
 	base  string
-}
-
-func newBoxSource(cfg config.Upstream, opt Options) (*boxSource, error) {
-	_, base, err := parseBaseURL(cfg.BaseURL)
-	if err != nil {
-		return nil, err
-	}
-	if cfg.Token == "" {
-		return nil, errors.New("token is required")
-	}
-	header := http.Header{"Authorization": {"Bearer " + cfg.Token}}
-	return &boxSource{fetch: newFetcher(cfg, opt, header), base: base}, nil
 }
 
 // Fetch gets the user's avatar. Box labels every avatar image/jpg, PNGs

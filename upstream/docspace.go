@@ -12,27 +12,29 @@ import (
 	"github.com/avatarproxy/avatarproxy/config"
 )
 
+// KindDocSpace is ONLYOFFICE DocSpace.
+const KindDocSpace = "docspace"
+
 // defaultPhotoPrefix starts the file name of the stock picture DocSpace
 // reports for a user who has not set a photo.
 const defaultPhotoPrefix = "default_user_photo_size_"
 
-// docSpaceSource fetches avatars from ONLYOFFICE DocSpace in two steps: the
-// people API names the photo's URL, then the photo itself is fetched.
-type docSpaceSource struct {
-	fetch   *fetcher
-	baseURL *url.URL
-	base    string
-	origin  string
+// docSpaceProvider is ONLYOFFICE DocSpace.
+type docSpaceProvider struct{}
+
+func (docSpaceProvider) Kind() string { return KindDocSpace }
+
+func (docSpaceProvider) Config() config.KindRules {
+	return networkRules(map[string]config.KeyRule{
+		"base_url":           {Required: true},
+		"api_key":            {Required: true},
+		"passthrough_prefix": {},
+		"webhook_secret":     {},
+	})
 }
 
-func newDocSpaceSource(cfg config.Upstream, opt Options) (*docSpaceSource, error) {
-	baseURL, base, err := parseBaseURL(cfg.BaseURL)
-	if err != nil {
-		return nil, err
-	}
-	if cfg.APIKey == "" {
-		return nil, errors.New("api_key is required")
-	}
+func (docSpaceProvider) newSource(cfg config.Upstream, opt Options) Source {
+	baseURL, base := parseBaseURL(cfg)
 	header := http.Header{
 		"Authorization": {cfg.APIKey},
 		"Accept":        {"application/json"},
@@ -42,7 +44,16 @@ func newDocSpaceSource(cfg config.Upstream, opt Options) (*docSpaceSource, error
 		baseURL: baseURL,
 		base:    base,
 		origin:  originOf(baseURL),
-	}, nil
+	}
+}
+
+// docSpaceSource fetches avatars from ONLYOFFICE DocSpace in two steps: the
+// people API names the photo's URL, then the photo itself is fetched.
+type docSpaceSource struct {
+	fetch   *fetcher
+	baseURL *url.URL
+	base    string
+	origin  string
 }
 
 // Fetch reads response.original from /api/2.0/people/{id}/photo and

@@ -15,6 +15,37 @@ import (
 	"github.com/avatarproxy/avatarproxy/config"
 )
 
+// KindFile is a folder of image files.
+const KindFile = "file"
+
+// fileProvider reads avatars from a local folder.
+type fileProvider struct{}
+
+func (fileProvider) Kind() string { return KindFile }
+
+func (fileProvider) Config() config.KindRules {
+	return config.KindRules{Keys: map[string]config.KeyRule{
+		"root": {Required: true, Check: checkRoot},
+	}}
+}
+
+func checkRoot(root string) error {
+	info, err := os.Stat(root)
+	if err != nil {
+		return err
+	}
+	if !info.IsDir() {
+		return fmt.Errorf("%s is not a directory", root)
+	}
+	return nil
+}
+
+func (fileProvider) local() {}
+
+func (fileProvider) newSource(cfg config.Upstream, opt Options) Source {
+	return &fileSource{name: cfg.Name, root: cfg.Root, maxBytes: opt.MaxBytes, observe: opt.Observe}
+}
+
 // fileExtensions are tried in this order; the first file that exists wins.
 var fileExtensions = []string{".jpg", ".jpeg", ".png", ".webp", ".gif", ".avif"}
 
@@ -24,20 +55,6 @@ type fileSource struct {
 	root     string
 	maxBytes int64
 	observe  func(upstream, code string, d time.Duration)
-}
-
-func newFileSource(cfg config.Upstream, opt Options) (*fileSource, error) {
-	if cfg.Root == "" {
-		return nil, errors.New("root is required")
-	}
-	fi, err := os.Stat(cfg.Root)
-	if err != nil {
-		return nil, fmt.Errorf("root: %w", err)
-	}
-	if !fi.IsDir() {
-		return nil, fmt.Errorf("root %s: not a directory", cfg.Root)
-	}
-	return &fileSource{name: cfg.Name, root: cfg.Root, maxBytes: opt.MaxBytes, observe: opt.Observe}, nil
 }
 
 // Fetch reads the first of the user's image files that exists. The file is

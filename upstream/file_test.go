@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -155,8 +156,28 @@ func TestFileTooLarge(t *testing.T) {
 }
 
 func TestFileRootMustExist(t *testing.T) {
-	_, err := upstream.New(config.Upstream{Name: "f", Kind: "file", Root: filepath.Join(t.TempDir(), "missing")}, upstream.Options{})
-	if err == nil {
-		t.Fatal("New with a missing root: no error")
+	c := config.Default()
+	c.Upstreams = []config.Upstream{{Name: "f", Kind: "file", Root: filepath.Join(t.TempDir(), "missing")}}
+	if err := c.Validate(upstream.Kinds()); err == nil || !strings.Contains(err.Error(), "upstreams[0] (f).root: ") {
+		t.Fatalf("a missing root: %v, want a problem naming root", err)
 	}
+}
+
+func TestFileConfig(t *testing.T) {
+	plain := filepath.Join(t.TempDir(), "plain")
+	writeFile(t, plain, nil)
+	local := config.Upstream{Name: "local", Kind: "file", Root: t.TempDir()}
+	with := func(change func(u *config.Upstream)) config.Upstream {
+		u := local
+		change(&u)
+		return u
+	}
+	checkConfigCases(t, []configCase{
+		{"valid", local, ""},
+		{"root missing", with(func(u *config.Upstream) { u.Root = "" }), "upstreams[0] (local).root: is required for kind file"},
+		{"root absent", with(func(u *config.Upstream) { u.Root = filepath.Join(plain, "none") }), "upstreams[0] (local).root: "},
+		{"root not a directory", with(func(u *config.Upstream) { u.Root = plain }), "upstreams[0] (local).root: " + plain + " is not a directory"},
+		{"base_url", with(func(u *config.Upstream) { u.BaseURL = "https://x.test" }), "upstreams[0] (local).base_url: does not apply to kind file"},
+		{"timeout", with(func(u *config.Upstream) { u.Timeout = config.Duration(time.Second) }), "upstreams[0] (local).timeout: does not apply"},
+	})
 }

@@ -6,19 +6,29 @@ import (
 	"github.com/avatarproxy/avatarproxy/config"
 )
 
+// KindGravatar is a Gravatar-compatible service.
+const KindGravatar = "gravatar"
+
+// gravatarProvider is Gravatar or a service that speaks its avatar API,
+// such as Libravatar.
+type gravatarProvider struct{}
+
+func (gravatarProvider) Kind() string { return KindGravatar }
+
+func (gravatarProvider) Config() config.KindRules {
+	return networkRules(map[string]config.KeyRule{"base_url": {Required: true}})
+}
+
+func (gravatarProvider) newSource(cfg config.Upstream, opt Options) Source {
+	_, base := parseBaseURL(cfg)
+	return &gravatarSource{fetch: newFetcher(cfg, opt, nil), base: base}
+}
+
 // gravatarSource fetches avatars from a Gravatar-compatible service, where
 // the user id is the hex MD5 or SHA-256 hash of the e-mail address.
 type gravatarSource struct {
 	fetch *fetcher
 	base  string
-}
-
-func newGravatarSource(cfg config.Upstream, opt Options) (*gravatarSource, error) {
-	_, base, err := parseBaseURL(cfg.BaseURL)
-	if err != nil {
-		return nil, err
-	}
-	return &gravatarSource{fetch: newFetcher(cfg, opt, nil), base: base}, nil
 }
 
 // Fetch asks for the largest size Gravatar renders and for a 404, rather

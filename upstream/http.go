@@ -9,8 +9,42 @@ import (
 	"github.com/avatarproxy/avatarproxy/config"
 )
 
+// KindHTTP is a plain HTTP origin.
+const KindHTTP = "http"
+
 // userIDPlaceholder is replaced by the user id in an http url_template.
 const userIDPlaceholder = "{user_id}"
+
+// httpProvider is any HTTP origin that serves avatars at a URL built from
+// the user id.
+type httpProvider struct{}
+
+func (httpProvider) Kind() string { return KindHTTP }
+
+func (httpProvider) Config() config.KindRules {
+	return networkRules(map[string]config.KeyRule{
+		"url_template": {Required: true, Check: checkURLTemplate},
+	})
+}
+
+func checkURLTemplate(template string) error {
+	if !strings.Contains(template, userIDPlaceholder) {
+		return errors.New("must contain " + userIDPlaceholder)
+	}
+	u, err := url.Parse(strings.ReplaceAll(template, userIDPlaceholder, "x"))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return errors.New("must be an absolute http(s) URL")
+	}
+	return nil
+}
+
+func (httpProvider) newSource(cfg config.Upstream, opt Options) Source {
+	escape := url.PathEscape
+	if q := strings.IndexByte(cfg.URLTemplate, '?'); q >= 0 && q < strings.Index(cfg.URLTemplate, userIDPlaceholder) {
+		escape = url.QueryEscape
+	}
+	return &httpSource{fetch: newFetcher(cfg, opt, nil), template: cfg.URLTemplate, escape: escape}
+}
 
 // httpSource fetches avatars from a plain HTTP origin.
 type httpSource struct {
@@ -18,21 +52,6 @@ type httpSource struct {
 	template string
 	// escape suits the part of the URL where the placeholder stands.
 	escape func(string) string
-}
-
-func newHTTPSource(cfg config.Upstream, opt Options) (*httpSource, error) {
-	if !strings.Contains(cfg.URLTemplate, userIDPlaceholder) {
-		return nil, errors.New("url_template must contain " + userIDPlaceholder)
-	}
-	u, err := url.Parse(strings.ReplaceAll(cfg.URLTemplate, userIDPlaceholder, "x"))
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, errors.New("url_template: want an absolute http or https URL")
-	}
-	escape := url.PathEscape
-	if q := strings.IndexByte(cfg.URLTemplate, '?'); q >= 0 && q < strings.Index(cfg.URLTemplate, userIDPlaceholder) {
-		escape = url.QueryEscape
-	}
-	return &httpSource{fetch: newFetcher(cfg, opt, nil), template: cfg.URLTemplate, escape: escape}, nil
 }
 
 // Fetch gets url_template with the user id substituted; 404 and 410 mean

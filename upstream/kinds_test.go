@@ -210,8 +210,10 @@ func TestGravatar(t *testing.T) {
 	}
 }
 
-func TestNewRejectsBadConfig(t *testing.T) {
-	for _, cfg := range []config.Upstream{
+// Bad upstreams are refused by validation against Kinds, which New may
+// then rely on; New itself still refuses a kind it does not know.
+func TestBadConfigIsRefused(t *testing.T) {
+	for _, u := range []config.Upstream{
 		{Name: "x", Kind: "ftp"},
 		{Name: "x", Kind: "file"},
 		{Name: "x", Kind: "http", URLTemplate: "http://example.com/static.png"},
@@ -221,8 +223,13 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		{Name: "x", Kind: "docspace", BaseURL: "https://ds.example.com"},
 		{Name: "x", Kind: "gravatar", BaseURL: "ftp://gravatar.com"},
 	} {
-		if _, err := upstream.New(cfg, upstream.Options{}); err == nil {
-			t.Errorf("New(%+v): no error", cfg)
+		c := config.Default()
+		c.Upstreams = []config.Upstream{u}
+		if err := c.Validate(upstream.Kinds()); err == nil {
+			t.Errorf("Validate(%+v): no error", u)
 		}
+	}
+	if _, err := upstream.New(config.Upstream{Name: "x", Kind: "ftp"}, upstream.Options{}); err == nil {
+		t.Error("New of an unknown kind: no error")
 	}
 }

@@ -33,57 +33,33 @@ type Options struct {
 	OnStateChange func(upstream string, open bool)
 }
 
-// New returns the Source for an upstream, chosen by cfg.Kind. The docspace
-// and activecollab sources also implement Namer. Sources that reach the
+// New returns the Source for an upstream that passed validation against
+// Kinds, built by the provider its kind names. Sources that reach the
 // network sit behind a circuit breaker (see WithBreaker); the file kind
 // does not, since a local disk has no outage to shield callers from.
 func New(cfg config.Upstream, opt Options) (Source, error) {
+	p := ProviderOf(cfg.Kind)
+	if p == nil {
+		return nil, fmt.Errorf("upstream %q: unknown kind %q", cfg.Name, cfg.Kind)
+	}
 	if opt.MaxBytes <= 0 {
 		opt.MaxBytes = DefaultMaxBytes
 	}
-	var (
-		src Source
-		err error
-	)
-	switch cfg.Kind {
-	case "file":
-		src, err = newFileSource(cfg, opt)
-	case "http":
-		src, err = newHTTPSource(cfg, opt)
-	case "box":
-		src, err = newBoxSource(cfg, opt)
-	case "docspace":
-		src, err = newDocSpaceSource(cfg, opt)
-	case "activecollab":
-		src, err = newActiveCollabSource(cfg, opt)
-	case "gravatar":
-		src, err = newGravatarSource(cfg, opt)
-	default:
-		err = fmt.Errorf("unknown kind %q", cfg.Kind)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("upstream %q: %w", cfg.Name, err)
-	}
-	if cfg.Kind == "file" {
+	src := p.newSource(cfg, opt)
+	if _, local := p.(localProvider); local {
 		return src, nil
 	}
 	return newBreaker(cfg.Name, src, opt.Breaker, opt.OnStateChange), nil
 }
 
-// parseBaseURL checks that base_url is an absolute http(s) URL and returns
-// it without a trailing slash, ready for paths to be appended.
-func parseBaseURL(raw string) (*url.URL, string, error) {
-	u, err := url.Parse(raw)
+// parseBaseURL returns a validated base_url, parsed and as a string without
+// a trailing slash, ready for paths to be appended.
+func parseBaseURL(cfg config.Upstream) (*url.URL, string) {
+	u, err := url.Parse(cfg.BaseURL)
 	if err != nil {
-		return nil, "", fmt.Errorf("base_url: %w", err)
+		u = &url.URL{} // not validated: every request fails cleanly
 	}
-	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, "", fmt.Errorf("base_url %q: want an absolute http or https URL", raw)
-	}
-	if u.RawQuery != "" || u.Fragment != "" {
-		return nil, "", fmt.Errorf("base_url %q: must not carry a query or fragment", raw)
-	}
-	return u, strings.TrimSuffix(u.String(), "/"), nil
+	return u, strings.TrimSuffix(u.String(), "/")
 }
 
 // isPathSegmentID reports whether id can stand as one segment of a

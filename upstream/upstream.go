@@ -1,6 +1,7 @@
 // Package upstream fetches original avatar images from the providers that
 // hold them: local files, plain HTTP origins, Box, ONLYOFFICE DocSpace,
-// ActiveCollab and Gravatar-compatible services.
+// ActiveCollab and Gravatar-compatible services. Each provider's file holds
+// all that is known of its kind: its configuration keys and how to fetch.
 package upstream
 
 import (

@@ -22,6 +22,7 @@ import (
 	"github.com/avatarproxy/avatarproxy/metrics"
 	"github.com/avatarproxy/avatarproxy/proxy"
 	"github.com/avatarproxy/avatarproxy/resize"
+	"github.com/avatarproxy/avatarproxy/upstream"
 )
 
 //go:embed default.yaml
@@ -43,9 +44,9 @@ func run(args, environ []string) int {
 		err error
 	)
 	if *path == "" {
-		cfg, err = config.Parse(defaultConfig, environ)
+		cfg, err = config.Parse(defaultConfig, environ, upstream.Kinds())
 	} else {
-		cfg, err = config.Load(*path, environ)
+		cfg, err = config.Load(*path, environ, upstream.Kinds())
 	}
 	if err == nil && cfg.Cache.RedisURL != "" {
 		// Accepting the key and ignoring it would leave replicas serving

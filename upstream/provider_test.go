@@ -1,0 +1,162 @@
+package upstream_test
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/avatarproxy/avatarproxy/config"
+	"github.com/avatarproxy/avatarproxy/upstream"
+)
+
+// kindSpecificKeys are the upstream keys whose use depends on the kind.
+var kindSpecificKeys = []string{
+	"root", "url_template", "base_url", "token", "api_key", "passthrough_prefix",
+	"webhook_secret", "connect_timeout", "header_timeout", "timeout",
+}
+
+// withKey returns u with key set to a value that passes the key's checks.
+func withKey(t *testing.T, u config.Upstream, key string) config.Upstream {
+	switch key {
+	case "root":
+		u.Root = t.TempDir()
+	case "url_template":
+		u.URLTemplate = "http://127.0.0.1:1/a/{user_id}.png"
+	case "base_url":
+		u.BaseURL = "http://127.0.0.1:1/api"
+	case "token":
+		u.Token = "token"
+	case "api_key":
+		u.APIKey = "key"
+	case "passthrough_prefix":
+		u.PassthroughPrefix = "/" + u.Name
+	case "webhook_secret":
+		u.WebhookSecret = "secret"
+	case "connect_timeout":
+		u.ConnectTimeout = config.Duration(1)
+	case "header_timeout":
+		u.HeaderTimeout = config.Duration(1)
+	case "timeout":
+		u.Timeout = config.Duration(1)
+	default:
+		t.Fatalf("no test value for key %s", key)
+	}
+	return u
+}
+
+func validate(u config.Upstream) []string {
+	c := config.Default()
+	c.Upstreams = []config.Upstream{u}
+	err := c.Validate(upstream.Kinds())
+	if err == nil {
+		return nil
+	}
+	return err.(*config.ValidationError).Problems
+}
+
+// Every kind in the table: its keys are the upstream's keys, a minimal
+// valid upstream (its required keys) builds a Source, every required key
+// left out and every key it does not take is reported, naming the key, and
+// its optional interfaces agree with the keys that configure them.
+func TestEveryKindAgreesWithItsTable(t *testing.T) {
+	kinds := upstream.Kinds()
+	if len(kinds.Names()) == 0 {
+		t.Fatal("no kinds")
+	}
+	for _, kind := range kinds.Names() {
+		t.Run(kind, func(t *testing.T) {
+			p := upstream.ProviderOf(kind)
+			if p == nil || p.Kind() != kind {
+				t.Fatalf("ProviderOf(%s) = %v", kind, p)
+			}
+			var requiredKeys []string
+			for key, rule := range p.Config().Keys {
+				if !slices.Contains(kindSpecificKeys, key) {
+					t.Errorf("table names %q, which is no upstream key", key)
+				}
+				if rule.Required {
+					requiredKeys = append(requiredKeys, key)
+				}
+			}
+
+			minimal := config.Upstream{Name: "u", Kind: kind}
+			for _, key := range requiredKeys {
+				minimal = withKey(t, minimal, key)
+			}
+			if problems := validate(minimal); problems != nil {
+				t.Fatalf("minimal upstream %+v:\n%s", minimal, strings.Join(problems, "\n"))
+			}
+			if src, err := upstream.New(minimal, upstream.Options{}); err != nil || src == nil {
+				t.Errorf("New(minimal) = %v, %v", src, err)
+			}
+
+			full := minimal
+			for _, key := range kindSpecificKeys {
+				if kinds.Takes(kind, key) {
+					full = withKey(t, full, key)
+				}
+			}
+			if problems := validate(full); problems != nil {
+				t.Errorf("every key the kind takes:\n%s", strings.Join(problems, "\n"))
+			}
+			if src, err := upstream.New(full, upstream.Options{}); err != nil || src == nil {
+				t.Errorf("New(every key) = %v, %v", src, err)
+			}
+
+			for _, key := range requiredKeys {
+				without := config.Upstream{Name: "u", Kind: kind}
+				for _, other := range requiredKeys {
+					if other != key {
+						without = withKey(t, without, other)
+					}
+				}
+				want := []string{"upstreams[0] (u)." + key + ": is required for kind " + kind}
+				if got := validate(without); !slices.Equal(got, want) {
+					t.Errorf("without %s: %q, want %q", key, got, want)
+				}
+			}
+			for _, key := range kindSpecificKeys {
+				if kinds.Takes(kind, key) {
+					continue
+				}
+				want := []string{"upstreams[0] (u)." + key + ": does not apply to kind " + kind}
+				if got := validate(withKey(t, minimal, key)); !slices.Equal(got, want) {
+					t.Errorf("with %s: %q, want %q", key, got, want)
+				}
+			}
+
+		})
+	}
+	if upstream.ProviderOf("libravatar") != nil {
+		t.Error("ProviderOf an unknown kind is not nil")
+	}
+}
+
+// The README's kinds, in its order, which messages follow.
+func TestKindNames(t *testing.T) {
+	want := []string{"file", "http", "box", "docspace", "activecollab", "gravatar"}
+	if got := upstream.Kinds().Names(); !slices.Equal(got, want) {
+		t.Errorf("kinds %v, want %v", got, want)
+	}
+}
+
+// configCase is an upstream and the one problem validation reports for it,
+// "" when it is valid.
+type configCase struct {
+	name string
+	u    config.Upstream
+	want string
+}
+
+func checkConfigCases(t *testing.T, cases []configCase) {
+	t.Helper()
+	for _, c := range cases {
+		problems := validate(c.u)
+		switch {
+		case c.want == "" && problems != nil:
+			t.Errorf("%s: want valid, got:\n%s", c.name, strings.Join(problems, "\n"))
+		case c.want != "" && (len(problems) != 1 || !strings.Contains(problems[0], c.want)):
+			t.Errorf("%s: got %q, want one problem containing %q", c.name, problems, c.want)
+		}
+	}
+}
