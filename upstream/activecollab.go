@@ -2,6 +2,7 @@ package upstream
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
@@ -33,6 +34,35 @@ func (activeCollabProvider) newSource(cfg config.Upstream, opt Options) Source {
 		header.Set("X-Angie-AuthApiToken", cfg.Token)
 	}
 	return &activeCollabSource{fetch: newFetcher(cfg, opt, header), base: base}
+}
+
+// RecognizeChange: a user update that carries an uploaded_avatar_code
+// sets the avatar; clear-avatar removes it.
+func (activeCollabProvider) RecognizeChange(method, path string) *Change {
+	if id, ok := matchPath(path, "api", "v1", "users", "{id}"); ok && method == http.MethodPut {
+		return &Change{UserID: id, ConfirmRequest: setsActiveCollabAvatar}
+	}
+	if id, ok := matchPath(path, "api", "v1", "users", "{id}", "clear-avatar"); ok && method == http.MethodDelete {
+		return &Change{UserID: id}
+	}
+	return nil
+}
+
+// setsActiveCollabAvatar reports whether a user update carries an
+// uploaded_avatar_code. A body too large to inspect counts as a change:
+// a needless purge costs a refetch, a missed one serves an old face.
+func setsActiveCollabAvatar(head []byte, truncated bool) bool {
+	if truncated {
+		return true
+	}
+	var update struct {
+		Code json.RawMessage `json:"uploaded_avatar_code"`
+	}
+	if err := json.Unmarshal(head, &update); err != nil {
+		return false
+	}
+	code := strings.TrimSpace(string(update.Code))
+	return code != "" && code != "null" && code != `""`
 }
 
 // activeCollabSource fetches avatars from ActiveCollab's avatar proxy,

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/avatarproxy/avatarproxy/config"
+	"github.com/avatarproxy/avatarproxy/upstream"
 )
 
 func TestActiveCollabConfig(t *testing.T) {
@@ -22,4 +23,35 @@ func TestActiveCollabConfig(t *testing.T) {
 		{"api_key", with(func(u *config.Upstream) { u.APIKey = "k" }), "upstreams[0] (ac).api_key: does not apply to kind activecollab"},
 		{"base_url with query", with(func(u *config.Upstream) { u.BaseURL = "https://ac.test/?a=1" }), "upstreams[0] (ac).base_url: must not have a query"},
 	})
+}
+
+func TestActiveCollabChanges(t *testing.T) {
+	update := changeCase{"PUT", "/api/v1/users/42", "42"}
+	got := checkChanges(t, upstream.KindActiveCollab, []changeCase{
+		update,
+		{"DELETE", "/api/v1/users/42/clear-avatar", "42"},
+		{"POST", "/api/v1/users/42", ""},
+		{"GET", "/api/v1/users/42/clear-avatar", ""},
+		{"PUT", "/api/v1/users/42/projects", ""},
+	})
+	confirm := got[update].ConfirmRequest
+	if confirm == nil {
+		t.Fatal("a user update needs its body to confirm a new avatar")
+	}
+	for body, want := range map[string]bool{
+		`{"uploaded_avatar_code":"abc123"}`:         true,
+		`{"uploaded_avatar_code":7}`:                true,
+		`{"first_name":"Jane"}`:                     false,
+		`{"uploaded_avatar_code":null}`:             false,
+		`{"uploaded_avatar_code":""}`:               false,
+		`{"uploaded_avatar_code":"x"`:               false,
+		`{"first_name":"Jane","uploaded_avatar_cod`: false,
+	} {
+		if confirm([]byte(body), false) != want {
+			t.Errorf("%s: confirms %v, want %v", body, !want, want)
+		}
+	}
+	if !confirm([]byte(`{"first_name":"`), true) {
+		t.Error("a body too long to read whole must count as a change")
+	}
 }

@@ -31,6 +31,15 @@ func (boxProvider) newSource(cfg config.Upstream, opt Options) Source {
 	return &boxSource{fetch: newFetcher(cfg, opt, header), base: base}
 }
 
+// RecognizeChange: POST /users/{id}/avatar uploads an avatar, DELETE
+// removes it.
+func (boxProvider) RecognizeChange(method, path string) *Change {
+	if id, ok := matchPath(path, "users", "{id}", "avatar"); ok && (method == http.MethodPost || method == http.MethodDelete) {
+		return &Change{UserID: id}
+	}
+	return nil
+}
+
 // boxSource fetches avatars from the Box API: GET /users/{id}/avatar
 // answers the image itself.
 type boxSource struct {

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/avatarproxy/avatarproxy/config"
+	"github.com/avatarproxy/avatarproxy/upstream"
 )
 
 func TestBoxConfig(t *testing.T) {
@@ -21,5 +22,18 @@ func TestBoxConfig(t *testing.T) {
 		{"webhook_secret", with(func(u *config.Upstream) { u.WebhookSecret = "s" }), "upstreams[0] (box).webhook_secret: does not apply"},
 		{"passthrough_prefix", with(func(u *config.Upstream) { u.PassthroughPrefix = "/box" }), ""},
 		{"base_url not http", with(func(u *config.Upstream) { u.BaseURL = "ftp://api.box.com" }), "upstreams[0] (box).base_url: must be an absolute http(s) URL"},
+	})
+}
+
+func TestBoxChanges(t *testing.T) {
+	checkChanges(t, upstream.KindBox, []changeCase{
+		{"POST", "/users/1001/avatar", "1001"},
+		{"DELETE", "/users/1001/avatar/", "1001"},
+		{"POST", "/users/a%2Fb/avatar", "a/b"},
+		{"GET", "/users/1001/avatar", ""},
+		{"PUT", "/users/1001/avatar", ""},
+		{"POST", "/users/1001", ""},
+		{"POST", "/users//avatar", ""},
+		{"POST", "/files/1001/avatar", ""},
 	})
 }

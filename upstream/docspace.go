@@ -2,6 +2,7 @@ package upstream
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -45,6 +46,34 @@ func (docSpaceProvider) newSource(cfg config.Upstream, opt Options) Source {
 		base:    base,
 		origin:  originOf(baseURL),
 	}
+}
+
+// RecognizeChange: the people API's photo resource. DocSpace reports a
+// refused upload inside a 200, so an upload counts only when the response
+// says it succeeded.
+func (docSpaceProvider) RecognizeChange(method, path string) *Change {
+	if id, ok := matchPath(path, "api", "2.0", "people", "{id}", "photo"); ok {
+		switch method {
+		case http.MethodPut, http.MethodDelete:
+			return &Change{UserID: id}
+		case http.MethodPost:
+			return &Change{UserID: id, ConfirmResponse: docSpaceSucceeded}
+		}
+	}
+	if id, ok := matchPath(path, "api", "2.0", "people", "{id}", "photo", "thumbnails"); ok && method == http.MethodPost {
+		return &Change{UserID: id}
+	}
+	return nil
+}
+
+// docSpaceSucceeded reads DocSpace's envelope: {"response": {"success": true, ...}}.
+func docSpaceSucceeded(head []byte, _ bool) bool {
+	var env struct {
+		Response struct {
+			Success bool `json:"success"`
+		} `json:"response"`
+	}
+	return json.Unmarshal(head, &env) == nil && env.Response.Success
 }
 
 // docSpaceSource fetches avatars from ONLYOFFICE DocSpace in two steps: the

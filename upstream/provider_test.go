@@ -125,6 +125,13 @@ func TestEveryKindAgreesWithItsTable(t *testing.T) {
 				}
 			}
 
+			_, recognizes := p.(upstream.ChangeRecognizer)
+			if takes := kinds.Takes(kind, "passthrough_prefix"); takes != recognizes {
+				t.Errorf("takes passthrough_prefix: %v, but recognises changes: %v", takes, recognizes)
+			}
+			if kinds.Takes(kind, "passthrough_prefix") && !kinds.Takes(kind, "base_url") {
+				t.Error("takes passthrough_prefix without the base_url it forwards to")
+			}
 		})
 	}
 	if upstream.ProviderOf("libravatar") != nil {
@@ -159,4 +166,27 @@ func checkConfigCases(t *testing.T, cases []configCase) {
 			t.Errorf("%s: got %q, want one problem containing %q", c.name, problems, c.want)
 		}
 	}
+}
+
+// change is what RecognizeChange should answer: the user id, or "" for
+// no change.
+type changeCase struct {
+	method, path, userID string
+}
+
+func checkChanges(t *testing.T, kind string, cases []changeCase) map[changeCase]*upstream.Change {
+	t.Helper()
+	rec := upstream.ProviderOf(kind).(upstream.ChangeRecognizer)
+	got := make(map[changeCase]*upstream.Change)
+	for _, c := range cases {
+		ch := rec.RecognizeChange(c.method, c.path)
+		switch {
+		case c.userID == "" && ch != nil:
+			t.Errorf("%s %s: change of %q, want none", c.method, c.path, ch.UserID)
+		case c.userID != "" && (ch == nil || ch.UserID != c.userID):
+			t.Errorf("%s %s: %+v, want a change of %q", c.method, c.path, ch, c.userID)
+		}
+		got[c] = ch
+	}
+	return got
 }

@@ -1,7 +1,8 @@
 // Package upstream fetches original avatar images from the providers that
 // hold them: local files, plain HTTP origins, Box, ONLYOFFICE DocSpace,
 // ActiveCollab and Gravatar-compatible services. Each provider's file holds
-// all that is known of its kind: its configuration keys and how to fetch.
+// all that is known of its kind: its configuration keys, how to fetch, and
+// which pass-through requests change whose avatar.
 package upstream
 
 import (
