@@ -2,6 +2,7 @@ package upstream
 
 import (
 	"context"
+	"crypto/subtle"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -63,6 +64,39 @@ func setsActiveCollabAvatar(head []byte, truncated bool) bool {
 	}
 	code := strings.TrimSpace(string(update.Code))
 	return code != "" && code != "null" && code != `""`
+}
+
+// VerifyWebhook checks X-Angie-WebhookSecret, which ActiveCollab sends on
+// every delivery, empty when the webhook has no secret: the webhook's
+// secret as it is.
+func (activeCollabProvider) VerifyWebhook(h http.Header, _ []byte, secret string) (present, valid bool) {
+	got := h.Values("X-Angie-WebhookSecret")
+	if len(got) == 0 {
+		return false, false
+	}
+	return true, len(got) == 1 && subtle.ConstantTimeCompare([]byte(got[0]), []byte(secret)) == 1
+}
+
+// WebhookUser reads an ActiveCollab delivery, of which UserUpdated may
+// change an avatar:
+//
+//	{"type": "UserUpdated", "payload": {"id": 42, "class": "Member", ...},
+//	 "timestamp": 1700000000, "instance_id": 1}
+func (activeCollabProvider) WebhookUser(body []byte) (string, error) {
+	var msg struct {
+		Type    string          `json:"type"`
+		Payload json.RawMessage `json:"payload"`
+	}
+	if err := json.Unmarshal(body, &msg); err != nil {
+		return "", notAWebhook("ActiveCollab", err)
+	}
+	switch msg.Type {
+	case "":
+		return "", badWebhook("type: missing")
+	case "UserUpdated":
+		return payloadUserID(msg.Payload)
+	}
+	return "", nil
 }
 
 // activeCollabSource fetches avatars from ActiveCollab's avatar proxy,

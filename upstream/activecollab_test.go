@@ -1,6 +1,9 @@
 package upstream_test
 
 import (
+	"errors"
+	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/avatarproxy/avatarproxy/config"
@@ -53,5 +56,51 @@ func TestActiveCollabChanges(t *testing.T) {
 	}
 	if !confirm([]byte(`{"first_name":"`), true) {
 		t.Error("a body too long to read whole must count as a change")
+	}
+}
+
+func TestActiveCollabWebhooks(t *testing.T) {
+	wr := upstream.ProviderOf(upstream.KindActiveCollab).(upstream.WebhookReceiver)
+	for _, c := range []struct {
+		name           string
+		header         http.Header
+		present, valid bool
+	}{
+		{"none", http.Header{}, false, false},
+		{"bearer only", http.Header{"Authorization": {"Bearer s3cret"}}, false, false},
+		{"right", http.Header{"X-Angie-Webhooksecret": {"s3cret"}}, true, true},
+		{"wrong", http.Header{"X-Angie-Webhooksecret": {"other"}}, true, false},
+		{"empty", http.Header{"X-Angie-Webhooksecret": {""}}, true, false},
+		{"twice", http.Header{"X-Angie-Webhooksecret": {"s3cret", "s3cret"}}, true, false},
+	} {
+		present, valid := wr.VerifyWebhook(c.header, []byte(`{}`), "s3cret")
+		if present != c.present || valid != c.valid {
+			t.Errorf("%s: present %v valid %v, want %v %v", c.name, present, valid, c.present, c.valid)
+		}
+	}
+
+	for body, want := range map[string]string{
+		`{"type":"UserUpdated","payload":{"id":42,"class":"Member"}}`: "42",
+		`{"type":"UserUpdated","payload":{"id":"abc"}}`:               "abc",
+		`{"type":"TaskCreated","payload":{"id":42}}`:                  "",
+	} {
+		if got, err := wr.WebhookUser([]byte(body)); err != nil || got != want {
+			t.Errorf("%s: %q, %v; want %q", body, got, err, want)
+		}
+	}
+	for body, mention := range map[string]string{
+		`{"type":"UserUpdated"`: "body: invalid JSON",
+		`[1]`:                   "body: not the JSON object",
+		`{"payload":{"id":42}}`: "type: missing",
+		`{"type":"UserUpdated","payload":{"id":4.5}}`:   "payload.id: not a user id",
+		`{"type":"UserUpdated","payload":{"id":-3}}`:    "payload.id: not a user id",
+		`{"type":"UserUpdated","payload":{"id":null}}`:  "payload.id: not a user id",
+		`{"type":"UserUpdated","payload":{"class":""}}`: "payload.id: missing",
+	} {
+		_, err := wr.WebhookUser([]byte(body))
+		var bad *upstream.WebhookError
+		if !errors.As(err, &bad) || !strings.HasPrefix(bad.Msg, mention) {
+			t.Errorf("%s: %v, want a WebhookError starting %q", body, err, mention)
+		}
 	}
 }

@@ -2,6 +2,9 @@ package upstream
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -74,6 +77,52 @@ func docSpaceSucceeded(head []byte, _ bool) bool {
 		} `json:"response"`
 	}
 	return json.Unmarshal(head, &env) == nil && env.Response.Success
+}
+
+// VerifyWebhook checks x-docspace-signature-256: "sha256=" and the hex
+// HMAC-SHA256 of the raw body, keyed by the webhook's secret key. DocSpace
+// sends upper-case hex; the decoding accepts either case.
+func (docSpaceProvider) VerifyWebhook(h http.Header, body []byte, secret string) (present, valid bool) {
+	sig := h.Get("X-Docspace-Signature-256")
+	if sig == "" {
+		return false, false
+	}
+	digest, ok := cutPrefixFold(sig, "sha256=")
+	if !ok {
+		return true, false
+	}
+	got, err := hex.DecodeString(digest)
+	if err != nil {
+		return true, false
+	}
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write(body)
+	return true, hmac.Equal(got, mac.Sum(nil))
+}
+
+// WebhookUser reads a DocSpace delivery, of which user.updated changes an
+// avatar:
+//
+//	{"event": {"id": 1, "createOn": "...", "createBy": "...", "trigger": "user.updated", ...},
+//	 "payload": {"id": "<user guid>", "userName": "...", ...},
+//	 "webhook": {"id": 1, "name": "...", ...}}
+func (docSpaceProvider) WebhookUser(body []byte) (string, error) {
+	var msg struct {
+		Event struct {
+			Trigger string `json:"trigger"`
+		} `json:"event"`
+		Payload json.RawMessage `json:"payload"`
+	}
+	if err := json.Unmarshal(body, &msg); err != nil {
+		return "", notAWebhook("DocSpace", err)
+	}
+	switch msg.Event.Trigger {
+	case "":
+		return "", badWebhook("event.trigger: missing")
+	case "user.updated":
+		return payloadUserID(msg.Payload)
+	}
+	return "", nil
 }
 
 // docSpaceSource fetches avatars from ONLYOFFICE DocSpace in two steps: the

@@ -1,6 +1,12 @@
 package upstream_test
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/avatarproxy/avatarproxy/config"
@@ -49,6 +55,63 @@ func TestDocSpaceChanges(t *testing.T) {
 	} {
 		if confirm([]byte(body), false) != want {
 			t.Errorf("%s: confirms %v, want %v", body, !want, want)
+		}
+	}
+}
+
+func TestDocSpaceWebhooks(t *testing.T) {
+	wr := upstream.ProviderOf(upstream.KindDocSpace).(upstream.WebhookReceiver)
+	body := []byte(`{"event":{"trigger":"user.updated"},"payload":{"id":"u1"}}`)
+	mac := hmac.New(sha256.New, []byte("s3cret"))
+	mac.Write(body)
+	digest := hex.EncodeToString(mac.Sum(nil))
+	sig := func(v string) http.Header { return http.Header{"X-Docspace-Signature-256": {v}} }
+	for _, c := range []struct {
+		name           string
+		header         http.Header
+		present, valid bool
+	}{
+		{"none", http.Header{}, false, false},
+		{"bearer only", http.Header{"Authorization": {"Bearer s3cret"}}, false, false},
+		{"lower-case hex", sig("sha256=" + digest), true, true},
+		{"upper-case hex", sig("SHA256=" + strings.ToUpper(digest)), true, true},
+		{"no prefix", sig(digest), true, false},
+		{"not hex", sig("sha256=" + strings.Repeat("zz", 32)), true, false},
+		{"truncated", sig("sha256=" + digest[:32]), true, false},
+	} {
+		present, valid := wr.VerifyWebhook(c.header, body, "s3cret")
+		if present != c.present || valid != c.valid {
+			t.Errorf("%s: present %v valid %v, want %v %v", c.name, present, valid, c.present, c.valid)
+		}
+	}
+	if _, valid := wr.VerifyWebhook(sig("sha256="+digest), append(body, ' '), "s3cret"); valid {
+		t.Error("a signature of another body is valid")
+	}
+	if _, valid := wr.VerifyWebhook(sig("sha256="+digest), body, "other"); valid {
+		t.Error("a signature with another secret is valid")
+	}
+
+	for b, want := range map[string]string{
+		string(body): "u1",
+		`{"event":{"trigger":"user.created"},"payload":{"id":"u1"}}`: "",
+		`{"event":{"trigger":"room.archived"},"payload":[1]}`:        "",
+	} {
+		if got, err := wr.WebhookUser([]byte(b)); err != nil || got != want {
+			t.Errorf("%s: %q, %v; want %q", b, got, err, want)
+		}
+	}
+	for b, mention := range map[string]string{
+		`{"event":`:                            "body: invalid JSON",
+		`[1,2]`:                                "body: not the JSON object",
+		`{"payload":{"id":"x"}}`:               "event.trigger: missing",
+		`{"event":{"trigger":"user.updated"}}`: "payload.id: missing",
+		`{"event":{"trigger":"user.updated"},"payload":{"id":""}}`: "payload.id: not a user id",
+		`{"event":{"trigger":"user.updated"},"payload":{"id":{}}}`: "payload.id: not a user id",
+	} {
+		_, err := wr.WebhookUser([]byte(b))
+		var bad *upstream.WebhookError
+		if !errors.As(err, &bad) || !strings.HasPrefix(bad.Msg, mention) {
+			t.Errorf("%s: %v, want a WebhookError starting %q", b, err, mention)
 		}
 	}
 }

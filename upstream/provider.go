@@ -7,9 +7,10 @@ import (
 // Provider is one upstream kind, declared in the kind's own file: the
 // configuration it takes and how it builds a Source. A provider may also
 // know more of its API, told by optional interfaces: ChangeRecognizer for
-// pass-through requests that change avatars. Those are facts about the
-// provider's wire format, the same for every upstream of the kind, so they
-// live on the Provider rather than on a Source.
+// pass-through requests that change avatars, WebhookReceiver for webhooks.
+// Those are facts about the provider's wire format, the same for every
+// upstream of the kind, so they live on the Provider rather than on a
+// Source.
 type Provider interface {
 	// Kind is the name an upstream's kind key selects the provider by.
 	Kind() string

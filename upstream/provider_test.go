@@ -132,6 +132,10 @@ func TestEveryKindAgreesWithItsTable(t *testing.T) {
 			if kinds.Takes(kind, "passthrough_prefix") && !kinds.Takes(kind, "base_url") {
 				t.Error("takes passthrough_prefix without the base_url it forwards to")
 			}
+			_, receives := p.(upstream.WebhookReceiver)
+			if takes := kinds.Takes(kind, "webhook_secret"); takes != receives {
+				t.Errorf("takes webhook_secret: %v, but receives webhooks: %v", takes, receives)
+			}
 		})
 	}
 	if upstream.ProviderOf("libravatar") != nil {

@@ -2,7 +2,7 @@
 // hold them: local files, plain HTTP origins, Box, ONLYOFFICE DocSpace,
 // ActiveCollab and Gravatar-compatible services. Each provider's file holds
 // all that is known of its kind: its configuration keys, how to fetch, and
-// which pass-through requests change whose avatar.
+// which pass-through requests and webhooks change whose avatar.
 package upstream
 
 import (
