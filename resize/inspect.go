@@ -6,6 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"image/color"
+	"math"
+	"math/bits"
 	"mime"
 	"net/http"
 
@@ -28,66 +31,175 @@ type Info struct {
 	// Width and Height are as stored, before any EXIF orientation; for a
 	// GIF, the canvas that holds all its frames.
 	Width, Height int
-	// Frames counts a GIF's frames; 1 for other formats.
+	// Frames counts the frames of an animated GIF or WebP; 1 for other
+	// formats.
 	Frames int
+}
+
+// source is what Inspect learns of a source from its headers, with what
+// decoding it will cost.
+type source struct {
+	Info
+	// pixels is how many pixels libvips' loader decodes: the canvas, or
+	// for AVIF and HEIF every coded image the file holds (grid tiles,
+	// alpha, thumbnails), whatever 'ispe' claims.
+	pixels uint64
+	// bands and sampleBytes describe a decoded pixel as libvips holds it.
+	bands, sampleBytes int
+	// malformed is a defect found once the size was known; checkSource
+	// reports it after the limits, so that a bomb is called too large.
+	malformed error
+}
+
+// decodedBytes is the memory the decoded source takes.
+func (s source) decodedBytes() uint64 {
+	return saturatingMul(s.pixels, uint64(s.bands)*uint64(s.sampleBytes))
 }
 
 // Inspect identifies src by its magic bytes and reads its dimensions from
 // the header alone, without decoding pixels. It accepts JPEG, PNG, GIF,
 // WebP, AVIF and HEIF; every error it returns wraps ErrUnsupported.
 func Inspect(src []byte) (Info, error) {
-	if len(src) == 0 {
-		return Info{}, fmt.Errorf("%w: empty body", ErrUnsupported)
-	}
-
-	var (
-		info Info
-		err  error
-	)
-	if isISOBMFF(src) {
-		info, err = inspectISOBMFF(src)
-	} else {
-		info, err = inspectStd(src)
+	s, err := inspect(src)
+	if err == nil {
+		err = s.malformed
 	}
 	if err != nil {
 		return Info{}, err
 	}
+	return s.Info, nil
+}
 
-	if info.Width <= 0 || info.Height <= 0 {
-		return Info{}, fmt.Errorf("%w: %s of %dx%d pixels", ErrUnsupported, info.Format, info.Width, info.Height)
+func inspect(src []byte) (source, error) {
+	if len(src) == 0 {
+		return source{}, fmt.Errorf("%w: empty body", ErrUnsupported)
 	}
-	info.Frames = max(info.Frames, 1)
-	return info, nil
+
+	var (
+		s   source
+		err error
+	)
+	if isISOBMFF(src) {
+		s, err = inspectISOBMFF(src)
+	} else {
+		s, err = inspectStd(src)
+	}
+	if err != nil {
+		return source{}, err
+	}
+
+	if s.Width <= 0 || s.Height <= 0 {
+		return source{}, fmt.Errorf("%w: %s of %dx%d pixels", ErrUnsupported, s.Format, s.Width, s.Height)
+	}
+	s.Frames = max(s.Frames, 1)
+	s.pixels = max(s.pixels, uint64(s.Width)*uint64(s.Height))
+	return s, nil
 }
 
 // inspectStd reads the formats the standard library and x/image know.
-func inspectStd(src []byte) (Info, error) {
+func inspectStd(src []byte) (source, error) {
 	cfg, name, err := image.DecodeConfig(bytes.NewReader(src))
 	if errors.Is(err, image.ErrFormat) {
-		return Info{}, fmt.Errorf("%w: %s is not accepted", ErrUnsupported, describe(src))
+		return source{}, fmt.Errorf("%w: %s is not accepted", ErrUnsupported, describe(src))
 	}
 	if err != nil {
-		return Info{}, fmt.Errorf("%w: %s header: %v", ErrUnsupported, name, err)
+		return source{}, fmt.Errorf("%w: %s header: %v", ErrUnsupported, name, err)
 	}
 
-	var f Format
+	s := source{Info: Info{Width: cfg.Width, Height: cfg.Height}, bands: 4, sampleBytes: 1}
 	switch name {
 	case "jpeg":
-		f = JPEG
+		s.Format = JPEG
+		s.bands = jpegBands(cfg.ColorModel)
 	case "png":
-		f = PNG
+		s.Format = PNG
+		s.bands, s.sampleBytes = pngPixel(src)
 	case "gif":
-		// libvips grows the logical screen to hold frames that overflow it,
-		// so a GIF claiming 1x1 pixels can decode to 65535x65535.
-		w, h, frames := gifCanvas(src, cfg.Width, cfg.Height)
-		return Info{Format: GIF, Width: w, Height: h, Frames: frames}, nil
+		// libvips decodes to RGBA on a canvas grown to hold every frame.
+		g := walkGIF(src)
+		s.Format, s.Width, s.Height, s.Frames = GIF, g.width, g.height, g.frames
 	case "webp":
-		f = WebP
+		s.Format = WebP
+		s.Frames = walkWebP(src).frames
+		if cfg.ColorModel == color.YCbCrModel && s.Frames <= 1 {
+			s.bands = 3 // lossy, without alpha
+		}
 	default:
 		// A format some other package registered with the image package.
-		return Info{}, fmt.Errorf("%w: %s is not accepted", ErrUnsupported, name)
+		return source{}, fmt.Errorf("%w: %s is not accepted", ErrUnsupported, name)
 	}
-	return Info{Format: f, Width: cfg.Width, Height: cfg.Height}, nil
+	return s, nil
+}
+
+// jpegBands returns the bands libvips decodes a JPEG of model to.
+func jpegBands(model color.Model) int {
+	switch model {
+	case color.GrayModel:
+		return 1
+	case color.CMYKModel:
+		return 4
+	}
+	return 3
+}
+
+// pngPixel reads from the IHDR chunk, which image.DecodeConfig has found
+// sound, the bands and bytes per sample libvips decodes a PNG to: palettes
+// and bit depths under 8 are expanded to 8-bit samples, a tRNS chunk adds
+// alpha.
+func pngPixel(src []byte) (bands, sampleBytes int) {
+	const ihdr = 8 + 8 // signature, chunk length and type
+	depth, colourType := src[ihdr+8], src[ihdr+9]
+	sampleBytes = 1
+	if depth == 16 {
+		sampleBytes = 2
+	}
+	switch colourType {
+	case 0: // grey
+		bands = 1
+	case 4: // grey and alpha
+		bands = 2
+	case 2: // RGB
+		bands = 3
+	default: // RGBA, palette
+		bands = 4
+	}
+	if bands%2 == 1 && pngHasTransparency(src) {
+		bands++
+	}
+	return bands, sampleBytes
+}
+
+// pngHasTransparency reports whether a tRNS chunk precedes the image data.
+func pngHasTransparency(src []byte) bool {
+	for rest := src[min(8, len(src)):]; len(rest) >= 12; {
+		n := uint64(binary.BigEndian.Uint32(rest))
+		switch string(rest[4:8]) {
+		case "tRNS":
+			return true
+		case "IDAT":
+			return false
+		}
+		rest = rest[min(12+n, uint64(len(rest))):]
+	}
+	return false
+}
+
+// saturatingMul returns a*b, or the largest uint64 if that overflows.
+func saturatingMul(a, b uint64) uint64 {
+	hi, lo := bits.Mul64(a, b)
+	if hi != 0 {
+		return math.MaxUint64
+	}
+	return lo
+}
+
+// saturatingAdd returns a+b, or the largest uint64 if that overflows.
+func saturatingAdd(a, b uint64) uint64 {
+	sum, carry := bits.Add64(a, b, 0)
+	if carry != 0 {
+		return math.MaxUint64
+	}
+	return sum
 }
 
 // describe names what an unrecognised body looks like, for error messages.
@@ -109,56 +221,4 @@ func describe(src []byte) string {
 		return "unknown data"
 	}
 	return mediaType
-}
-
-// gifCanvas returns the logical screen size w x h of a GIF grown to hold
-// every frame its image descriptors place on it, and the number of frames.
-// It walks the block structure without decoding, and stops quietly where
-// the data ends or stops making sense: libvips will reject such a file.
-func gifCanvas(src []byte, w, h int) (width, height, frames int) {
-	const extension, descriptor = 0x21, 0x2C
-	// colourTable returns the length of the colour table that flags say
-	// follows.
-	colourTable := func(flags byte) int {
-		if flags&0x80 == 0 {
-			return 0
-		}
-		return 3 << (flags&7 + 1)
-	}
-	// skipSubBlocks returns the position after a sequence of data
-	// sub-blocks starting at p.
-	skipSubBlocks := func(p int) int {
-		for p < len(src) {
-			n := int(src[p])
-			p += 1 + n
-			if n == 0 {
-				break
-			}
-		}
-		return p
-	}
-
-	if len(src) < 13 {
-		return w, h, frames
-	}
-	p := 13 + colourTable(src[10]) // header, logical screen descriptor, global table
-	for p < len(src) {
-		switch src[p] {
-		case extension:
-			p = skipSubBlocks(p + 2)
-		case descriptor:
-			if p+10 > len(src) {
-				return w, h, frames
-			}
-			frames++
-			left, top := int(binary.LittleEndian.Uint16(src[p+1:])), int(binary.LittleEndian.Uint16(src[p+3:]))
-			width, height := int(binary.LittleEndian.Uint16(src[p+5:])), int(binary.LittleEndian.Uint16(src[p+7:]))
-			w, h = max(w, left+width), max(h, top+height)
-			p += 10 + colourTable(src[p+9])
-			p = skipSubBlocks(p + 1) // past the LZW minimum code size
-		default: // the trailer, or garbage
-			return w, h, frames
-		}
-	}
-	return w, h, frames
 }

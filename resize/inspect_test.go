@@ -39,11 +39,11 @@ func TestInspect(t *testing.T) {
 		"heif": {convert(t, png, bimg.Options{Type: bimg.HEIF}), Info{HEIF, 12, 8, 1}},
 		"grid heif": {
 			heifFile("heic", 2, // primary item 2, a grid whose tiles are item 1
-				ispe(512, 512), ispe(4032, 3024), ipma(0, 0, item(1, 1), item(2, 2))),
+				ispe(512, 512), ispe(4032, 3024), hvcC(512, 512), ipma(0, 0, item(1, 1, 3), item(2, 2))),
 			Info{HEIF, 4032, 3024, 1},
 		},
 		"avif compatible brand, wide ipma v1": {
-			heifFile("mif1", 70000, ispe(640, 480), ipma(1, 1, item(70000, 1))),
+			heifFile("mif1", 70000, ispe(640, 480), av1C(av1SequenceHeader(640, 480, false)), ipma(1, 1, item(70000, 1, 2))),
 			Info{AVIF, 640, 480, 1},
 		},
 	}
@@ -82,7 +82,7 @@ func TestInspectRefuses(t *testing.T) {
 		"mp4":             {heifFile("isom", 1, ispe(8, 8), ipma(0, 0, item(1, 1))), `brand "isom"`},
 		"heif no meta":    {isoBox("ftyp", []byte("heic\x00\x00\x00\x00mif1")), "without a meta box"},
 		"heif no size":    {heifFile("heic", 1, ispe(8, 8), ipma(0, 0, item(2, 1))), "no size"},
-		"heif zero size":  {heifFile("heic", 1, ispe(0, 8), ipma(0, 0, item(1, 1))), "heif of 0x8"},
+		"heif zero size":  {heifFile("heic", 1, ispe(0, 8), hvcC(8, 8), ipma(0, 0, item(1, 1, 2))), "heif of 0x8"},
 		"heif short ipma": {heifFile("heic", 1, ispe(8, 8), isoBox("ipma", []byte{0, 0, 0})), "malformed ipma"},
 		"box overrun": {
 			append(isoBox("ftyp", []byte("avif\x00\x00\x00\x00")), 0xFF, 0, 0, 0, 'm', 'e', 't', 'a'),
@@ -109,7 +109,7 @@ func TestInspectAllocatesLittle(t *testing.T) {
 	for range 100_000 {
 		many = append(many, isoBox("free", nil)...)
 	}
-	valid := heifFile("avif", 1, ispe(8, 8), ipma(0, 0, item(1, 1)))
+	valid := heifFile("avif", 1, ispe(8, 8), av1C(av1SequenceHeader(8, 8, true)), ipma(0, 0, item(1, 1, 2)))
 	many = append(many, valid[binary.BigEndian.Uint32(valid):]...) // its meta box
 	inputs := map[string][]byte{
 		"png 30000x30000": testimages.PNGClaiming(30000, 30000, nil),
@@ -165,12 +165,17 @@ func TestFuzzSeeds(t *testing.T) {
 		"webp-alph":    convert(t, testimages.PNG(testimages.Solid(4, 4, clear)), bimg.Options{Type: bimg.WEBP}),
 		"avif":         convert(t, png, bimg.Options{Type: bimg.AVIF, Speed: 8}),
 		"heic":         convert(t, png, bimg.Options{Type: bimg.HEIF}),
-		"heif-grid":    heifFile("heic", 2, ispe(512, 512), ispe(4032, 3024), ipma(0, 0, item(1, 1), item(2, 2))),
-		"avif-wide":    heifFile("mif1", 70000, ispe(640, 480), ipma(1, 1, item(70000, 1))),
+		"heif-grid":    heifFile("heic", 2, ispe(512, 512), ispe(4032, 3024), hvcC(512, 512), ipma(0, 0, item(1, 1, 3), item(2, 2))),
+		"avif-wide":    heifFile("mif1", 70000, ispe(640, 480), av1C(av1SequenceHeader(640, 480, false)), ipma(1, 1, item(70000, 1, 2))),
 		"png-huge":     testimages.PNGClaiming(30000, 30000, nil),
-		"svg":          []byte(`<svg xmlns="http://www.w3.org/2000/svg" width="1" height="1"/>`),
-		"html":         []byte("<!DOCTYPE html><html></html>"),
-		"empty":        {},
+		"avif-av1-in-data": withExtents(heifFile("avif", 1, ispe(640, 480), av1C(), ipma(0, 0, item(1, 1, 2))),
+			[]uint16{1}, append([]byte{obuTemporalDelim<<3 | 0x02, 0}, av1SequenceHeader(640, 480, false)...)),
+		"heic-hvcc":     heifFile("heic", 1, ispe(1000, 750), hvcC(1000, 750), ipma(0, 0, item(1, 1, 2))),
+		"webp-animated": animatedWebP(t, 8, 8, red, blue),
+		"gif-animated":  twoFrameGIF(),
+		"svg":           []byte(`<svg xmlns="http://www.w3.org/2000/svg" width="1" height="1"/>`),
+		"html":          []byte("<!DOCTYPE html><html></html>"),
+		"empty":         {},
 	}
 	dir := filepath.Join("testdata", "fuzz", "FuzzInspect")
 	if *update {

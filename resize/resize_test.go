@@ -429,7 +429,11 @@ func TestResizeDamagedBodyIsBadImage(t *testing.T) {
 	flipped := append([]byte{}, pngSource...)
 	flipped[idat+20] ^= 0x5a
 
+	webpSource := convert(t, pngSource, bimg.Options{Type: bimg.WEBP})
+	avifSource := convert(t, pngSource, bimg.Options{Type: bimg.AVIF, Speed: 8})
 	damaged := map[string][]byte{
+		"truncated webp":       webpSource[:len(webpSource)*6/10],
+		"truncated avif":       avifSource[:len(avifSource)*6/10],
 		"jpeg cut in its scan": jpegSource[:bytes.Index(jpegSource, []byte{0xFF, 0xDA})+64],
 		"jpeg without its end": jpegSource[:len(jpegSource)-2],
 		"png cut in its data":  pngSource[:idat+40],
@@ -466,14 +470,9 @@ func TestResizeCorruptBodyIsBadImage(t *testing.T) {
 	badHuffman := testimages.JPEG(photo(64, 64), 95)
 	dht := bytes.Index(badHuffman, []byte{0xFF, 0xC4})
 	copy(badHuffman[dht+5:], bytes.Repeat([]byte{0xFF}, 16)) // code counts
-	webpSource := convert(t, testimages.PNG(photo(64, 64)), bimg.Options{Type: bimg.WEBP})
-	avifSource := convert(t, testimages.PNG(photo(64, 64)), bimg.Options{Type: bimg.AVIF, Speed: 8})
-
 	corrupt := map[string][]byte{
 		"png without image data":  testimages.PNGClaiming(64, 64, nil),
 		"jpeg with bogus huffman": badHuffman,
-		"truncated webp":          webpSource[:len(webpSource)*6/10],
-		"truncated avif":          avifSource[:len(avifSource)*6/10],
 	}
 	r := New(PoolConfig{Workers: 1})
 	for name, src := range corrupt {

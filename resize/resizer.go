@@ -13,7 +13,8 @@ import (
 )
 
 var (
-	// ErrTooLarge is returned for a source over the byte or pixel limit.
+	// ErrTooLarge is returned for a source over a limit: bytes, pixels,
+	// decoded bytes or frames.
 	ErrTooLarge = errors.New("resize: image too large")
 	// ErrBusy is returned when all workers are busy and the queue is full.
 	ErrBusy = errors.New("resize: queue full")
@@ -61,6 +62,9 @@ func (o Options) validate() error {
 type Limits struct {
 	MaxSourceBytes  int64
 	MaxSourcePixels int64
+	// MaxSourceDecodedBytes bounds the memory the decoded source takes:
+	// pixels x bands x bytes per sample, as the header says.
+	MaxSourceDecodedBytes int64
 }
 
 // PoolConfig configures a Resizer.
@@ -155,23 +159,28 @@ func (r *Resizer) checkSource(src []byte) (Info, error) {
 	if limit := r.limits.MaxSourceBytes; limit > 0 && int64(len(src)) > limit {
 		return Info{}, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(src), limit)
 	}
-	info, err := Inspect(src)
+	s, err := inspect(src)
 	if err != nil {
 		return Info{}, err
 	}
-	// Compare without multiplying: width*height can overflow int64.
-	if limit := r.limits.MaxSourcePixels; limit > 0 && int64(info.Height) > limit/int64(info.Width) {
-		return Info{}, fmt.Errorf("%w: %dx%d pixels, limit %d", ErrTooLarge, info.Width, info.Height, limit)
+	if limit := r.limits.MaxSourcePixels; limit > 0 && s.pixels > uint64(limit) {
+		return Info{}, fmt.Errorf("%w: %s of %dx%d decodes %d pixels, limit %d", ErrTooLarge, s.Format, s.Width, s.Height, s.pixels, limit)
+	}
+	if limit := r.limits.MaxSourceDecodedBytes; limit > 0 && s.decodedBytes() > uint64(limit) {
+		return Info{}, fmt.Errorf("%w: %s of %dx%d decodes to %d bytes, limit %d", ErrTooLarge, s.Format, s.Width, s.Height, s.decodedBytes(), limit)
 	}
 	// Only the first frame is drawn, but libvips walks them all to count
 	// them; an avatar needs no more than a short loop.
-	if info.Frames > MaxFrames {
-		return Info{}, fmt.Errorf("%w: %d frames, limit %d", ErrTooLarge, info.Frames, MaxFrames)
+	if s.Frames > MaxFrames {
+		return Info{}, fmt.Errorf("%w: %d frames, limit %d", ErrTooLarge, s.Frames, MaxFrames)
 	}
-	if err := checkIntact(src, info.Format); err != nil {
+	if s.malformed != nil {
+		return Info{}, s.malformed
+	}
+	if err := checkIntact(src, s.Format); err != nil {
 		return Info{}, err
 	}
-	return info, nil
+	return s.Info, nil
 }
 
 // acquire waits for a worker, or fails at once when the queue is full.
