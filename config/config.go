@@ -60,6 +60,10 @@ type Resize struct {
 	MaxSourcePixels int64    `yaml:"max_source_pixels"`
 	Workers         int      `yaml:"workers"`
 	Queue           int      `yaml:"queue"` // resizes waiting for a worker; 0: 16 x workers
+
+	// MaxSourceDecodedBytes bounds the memory a decoded source takes:
+	// pixels x bands x bytes per sample.
+	MaxSourceDecodedBytes Size `yaml:"max_source_decoded_bytes"`
 }
 
 // Security holds URL signing keys and the control-face token.

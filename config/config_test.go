@@ -38,6 +38,7 @@ resize:
   quality: 80
   max_source_bytes: 10MiB
   max_source_pixels: 40000000
+  max_source_decoded_bytes: 160MB
   workers: 0                    # 0: number of CPUs
 security:
   signing_key: ""               # its bytes are the HMAC key; empty: URLs unsigned
@@ -102,6 +103,8 @@ func TestDefault(t *testing.T) {
 			Quality:         80,
 			MaxSourceBytes:  10 * 1024 * 1024,
 			MaxSourcePixels: 40000000,
+
+			MaxSourceDecodedBytes: 160_000_000,
 		},
 		HTTP: HTTP{PurgeTagHeaders: []string{"Surrogate-Key", "Cache-Tag"}},
 	}
@@ -296,6 +299,7 @@ http:
 		"AVATARPROXY_RESIZE_SIZES=128, 32,64",
 		"AVATARPROXY_RESIZE_FORMATS=",
 		"AVATARPROXY_RESIZE_MAX_SOURCE_PIXELS=1000",
+		"AVATARPROXY_RESIZE_MAX_SOURCE_DECODED_BYTES=100MB",
 		"AVATARPROXY_SHUTDOWN_TIMEOUT=3s",
 		"AVATARPROXY_UPSTREAMS_0_TOKEN=by-index",
 		"AVATARPROXY_UPSTREAMS_DS_API_KEY=by-name",
@@ -314,6 +318,7 @@ http:
 		{"resize.sizes", c.Resize.Sizes, []int{32, 64, 128}},
 		{"resize.formats", c.Resize.Formats, []string{}},
 		{"resize.max_source_pixels", c.Resize.MaxSourcePixels, int64(1000)},
+		{"resize.max_source_decoded_bytes", c.Resize.MaxSourceDecodedBytes, Size(100_000_000)},
 		{"shutdown_timeout", c.ShutdownTimeout, Duration(3 * time.Second)},
 		{"upstreams[0].token", c.Upstreams[0].Token, "by-index"},
 		{"upstreams[1].api_key", c.Upstreams[1].APIKey, "by-name"},
@@ -519,6 +524,7 @@ func TestValidate(t *testing.T) {
 		{"quality 101", func(c *Config) { c.Resize.Quality = 101 }, "resize.quality: must be in 1..100"},
 		{"max_source_bytes", func(c *Config) { c.Resize.MaxSourceBytes = 0 }, "resize.max_source_bytes: must be positive"},
 		{"max_source_pixels", func(c *Config) { c.Resize.MaxSourcePixels = 0 }, "resize.max_source_pixels: must be positive"},
+		{"max_source_decoded_bytes", func(c *Config) { c.Resize.MaxSourceDecodedBytes = 0 }, "resize.max_source_decoded_bytes: must be positive"},
 		{"workers", func(c *Config) { c.Resize.Workers = -1 }, "resize.workers: must not be negative"},
 		{"queue", func(c *Config) { c.Resize.Queue = -1 }, "resize.queue: must not be negative"},
 

@@ -33,6 +33,8 @@ func Default() *Config {
 			Quality:         80,
 			MaxSourceBytes:  10 << 20,
 			MaxSourcePixels: 40_000_000,
+			// 40 MP of 8-bit RGBA; a 16-bit source gets half the pixels.
+			MaxSourceDecodedBytes: 160_000_000,
 		},
 		HTTP: HTTP{
 			PurgeTagHeaders: []string{"Surrogate-Key", "Cache-Tag"},

@@ -302,6 +302,9 @@ func (r Resize) check(p *problems) {
 	if r.MaxSourcePixels <= 0 {
 		p.add("resize.max_source_pixels", "must be positive")
 	}
+	if r.MaxSourceDecodedBytes <= 0 {
+		p.add("resize.max_source_decoded_bytes", "must be positive")
+	}
 	if r.Workers < 0 {
 		p.add("resize.workers", "must not be negative")
 	}

@@ -137,6 +137,8 @@ func (s *Server) newAvatars(opt Options) (*avatars, error) {
 			Limits: resize.Limits{
 				MaxSourceBytes:  int64(s.cfg.Resize.MaxSourceBytes),
 				MaxSourcePixels: s.cfg.Resize.MaxSourcePixels,
+
+				MaxSourceDecodedBytes: int64(s.cfg.Resize.MaxSourceDecodedBytes),
 			},
 			Observe: func(f resize.Format, d time.Duration) {
 				m.ResizeDuration.WithLabelValues(string(f)).Observe(d.Seconds())
