@@ -32,9 +32,19 @@ type Metrics struct {
 	UpstreamRequests        *prometheus.CounterVec
 	UpstreamRequestDuration *prometheus.HistogramVec
 
+	// UpstreamCircuitOpen is 1 while an upstream's circuit breaker refuses
+	// fetches; see SetCircuitOpen.
+	UpstreamCircuitOpen *prometheus.GaugeVec
+
 	ResizeDuration *prometheus.HistogramVec
 	Invalidations  *prometheus.CounterVec
 	CDNPurges      *prometheus.CounterVec
+
+	// RedisConfigured is 1 when cache.redis_url is set, and RedisConnected
+	// 1 while the shared tier is reachable; both are exported from the
+	// start so that dashboards and alerts see a series without Redis.
+	RedisConfigured prometheus.Gauge
+	RedisConnected  prometheus.Gauge
 }
 
 // New creates the collectors and registers them, with the Go and process
@@ -77,6 +87,10 @@ func New() *Metrics {
 			Help:    "Time for an upstream request, by upstream.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 2.5, 12),
 		}, []string{"upstream"}),
+		UpstreamCircuitOpen: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "avatarproxy_upstream_circuit_open",
+			Help: "1 while the upstream's circuit breaker is open (fetches refused), else 0.",
+		}, []string{"upstream"}),
 		ResizeDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "avatarproxy_resize_duration_seconds",
 			Help:    "Time to decode, resize and encode one variant, by output format.",
@@ -90,14 +104,29 @@ func New() *Metrics {
 			Name: "avatarproxy_cdn_purges_total",
 			Help: "CDN purge attempts, by result: ok, retry (failed, will retry), failed (given up, or dropped with the queue full).",
 		}, []string{"result"}),
+		RedisConfigured: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "avatarproxy_redis_configured",
+			Help: "1 when the shared Redis tier is configured (cache.redis_url), else 0.",
+		}),
+		RedisConnected: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "avatarproxy_redis_connected",
+			Help: "1 while the shared Redis tier is reachable, else 0 (always 0 without Redis).",
+		}),
+	}
+	// Every tier's counters exist from the start, at zero, so that hit
+	// ratios have a series before the first lookup and without Redis.
+	for _, tier := range []string{TierVariant, TierOriginal, TierRedis} {
+		m.CacheHits.WithLabelValues(tier)
+		m.CacheMisses.WithLabelValues(tier)
 	}
 	m.Registry.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.HTTPRequests, m.HTTPRequestDuration, m.Inflight,
 		m.CacheHits, m.CacheMisses, m.CacheEvictions,
-		m.UpstreamRequests, m.UpstreamRequestDuration,
+		m.UpstreamRequests, m.UpstreamRequestDuration, m.UpstreamCircuitOpen,
 		m.ResizeDuration, m.Invalidations, m.CDNPurges,
+		m.RedisConfigured, m.RedisConnected,
 	)
 	return m
 }
@@ -113,4 +142,15 @@ func (m *Metrics) GaugeFunc(name, help string, labels prometheus.Labels, f func(
 func (m *Metrics) ObserveUpstream(upstream, code string, d time.Duration) {
 	m.UpstreamRequests.WithLabelValues(upstream, code).Inc()
 	m.UpstreamRequestDuration.WithLabelValues(upstream).Observe(d.Seconds())
+}
+
+// SetCircuitOpen records whether an upstream's circuit is open. It is quick
+// and takes no lock of the caller's, so the breaker may call it under its
+// own.
+func (m *Metrics) SetCircuitOpen(upstream string, open bool) {
+	v := 0.0
+	if open {
+		v = 1
+	}
+	m.UpstreamCircuitOpen.WithLabelValues(upstream).Set(v)
 }

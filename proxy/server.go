@@ -78,13 +78,20 @@ func New(cfg *config.Config, opt Options) (*Server, error) {
 	}
 	for _, u := range cfg.Upstreams {
 		src, err := upstream.New(u, upstream.Options{
-			MaxBytes: int64(cfg.Resize.MaxSourceBytes),
-			Observe:  s.metrics.ObserveUpstream,
+			MaxBytes:      int64(cfg.Resize.MaxSourceBytes),
+			Observe:       s.metrics.ObserveUpstream,
+			OnStateChange: s.metrics.SetCircuitOpen,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("upstream %s: %w", u.Name, err)
 		}
+		if upstream.HasBreaker(u.Kind) {
+			s.metrics.SetCircuitOpen(u.Name, false) // a breaker starts closed
+		}
 		s.sources[u.Name] = &source{Source: src, name: u.Name, cfg: u}
+	}
+	if cfg.Cache.RedisURL != "" {
+		s.metrics.RedisConfigured.Set(1)
 	}
 	if name := cfg.DropinUpstream(); name != "" {
 		s.dropin = s.sources[name]

@@ -46,10 +46,18 @@ func New(cfg config.Upstream, opt Options) (Source, error) {
 		opt.MaxBytes = DefaultMaxBytes
 	}
 	src := p.newSource(cfg, opt)
-	if _, local := p.(localProvider); local {
+	if !HasBreaker(cfg.Kind) {
 		return src, nil
 	}
 	return newBreaker(cfg.Name, src, opt.Breaker, opt.OnStateChange), nil
+}
+
+// HasBreaker reports whether New puts the sources of kind behind a circuit
+// breaker: every kind but those that read the local disk.
+func HasBreaker(kind string) bool {
+	p := ProviderOf(kind)
+	_, local := p.(localProvider)
+	return p != nil && !local
 }
 
 // parseBaseURL returns a validated base_url, parsed and as a string without
