@@ -73,10 +73,16 @@ type Security struct {
 	PurgeToken          string   `yaml:"purge_token"`
 }
 
-// HTTP configures what the proxy tells caches in front of it.
+// HTTP configures what the proxy tells caches in front of it, and where
+// its outbound connections may go.
 type HTTP struct {
 	PurgeTagHeaders []string       `yaml:"purge_tag_headers"`
 	PurgeRequests   []PurgeRequest `yaml:"purge_requests"`
+	// DenyNetworks are the CIDR ranges no outbound connection may reach,
+	// AllowNetworks the exceptions carved out of them. Cloud metadata
+	// addresses are refused whatever these say.
+	DenyNetworks  []string `yaml:"deny_networks"`
+	AllowNetworks []string `yaml:"allow_networks"`
 }
 
 // PurgeRequest is sent to a CDN on every invalidation, {tag} substituted.

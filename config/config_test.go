@@ -106,7 +106,10 @@ func TestDefault(t *testing.T) {
 
 			MaxSourceDecodedBytes: 160_000_000,
 		},
-		HTTP: HTTP{PurgeTagHeaders: []string{"Surrogate-Key", "Cache-Tag"}},
+		HTTP: HTTP{
+			PurgeTagHeaders: []string{"Surrogate-Key", "Cache-Tag"},
+			DenyNetworks:    []string{"169.254.0.0/16", "fe80::/10", "224.0.0.0/24", "ff02::/16", "0.0.0.0/32", "::/128"},
+		},
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("Default() = %+v\nwant %+v", c, want)
@@ -511,9 +514,13 @@ func TestValidate(t *testing.T) {
 		{"redis no host", func(c *Config) { c.Cache.RedisURL = "redis:///0" }, "cache.redis_url: must name a host"},
 		{"redis unix no path", func(c *Config) { c.Cache.RedisURL = "unix://" }, "cache.redis_url: must name a socket path"},
 
-		{"default_size 0", func(c *Config) { c.Resize.DefaultSize = 0 }, "resize.default_size: must be in 1..8192"},
-		{"max_size too big", func(c *Config) { c.Resize.MaxSize = 8193 }, "resize.max_size: must be in 1..8192"},
-		{"max_size largest", func(c *Config) { c.Resize.MaxSize = 8192 }, ""},
+		{"default_size 0", func(c *Config) { c.Resize.DefaultSize = 0 }, "resize.default_size: must be in 1..4096"},
+		{"max_size too big", func(c *Config) { c.Resize.MaxSize = 4097 }, "resize.max_size: must be in 1..4096"},
+		{"max_size largest", func(c *Config) { c.Resize.MaxSize = 4096 }, ""},
+		{"deny network", func(c *Config) { c.HTTP.DenyNetworks = []string{"10.0.0.0/8", "10.0.0.0/33"} }, `http.deny_networks[1]: "10.0.0.0/33" is not a CIDR range`},
+		{"allow network", func(c *Config) { c.HTTP.AllowNetworks = []string{"169.254.169.254"} }, `http.allow_networks[0]: "169.254.169.254" is not a CIDR range`},
+		{"networks", func(c *Config) { c.HTTP.DenyNetworks = []string{}; c.HTTP.AllowNetworks = []string{"fd00::/8"} }, ""},
+		{"max_size beyond the renderer", func(c *Config) { c.Resize.MaxSize = 8192 }, "resize.max_size: must be in 1..4096"},
 		{"default above max", func(c *Config) { c.Resize.MaxSize = 64 }, "resize.default_size: must not exceed resize.max_size (64)"},
 		{"size above max", func(c *Config) { c.Resize.Sizes = []int{32, 2048} }, "resize.sizes[1]: 2048 is outside 1..resize.max_size (1024)"},
 		{"size zero", func(c *Config) { c.Resize.Sizes = []int{0} }, "resize.sizes[0]: 0 is outside"},

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/avatarproxy/avatarproxy/netguard"
 )
 
 // Default returns the documented defaults of every key, with no upstreams.
@@ -38,6 +40,7 @@ func Default() *Config {
 		},
 		HTTP: HTTP{
 			PurgeTagHeaders: []string{"Surrogate-Key", "Cache-Tag"},
+			DenyNetworks:    slices.Clone(netguard.DefaultDeny),
 		},
 	}
 }

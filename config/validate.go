@@ -10,10 +10,13 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/avatarproxy/avatarproxy/netguard"
 )
 
-// MaxEdge bounds resize.default_size, resize.max_size and every allowed size.
-const MaxEdge = 8192
+// MaxEdge bounds resize.default_size, resize.max_size and every allowed
+// size: the largest edge the resize pipeline renders.
+const MaxEdge = 4096
 
 // MinSigningKeyBytes is the shortest signing key accepted.
 const MinSigningKeyBytes = 16
@@ -328,6 +331,16 @@ func (s Security) check(p *problems) {
 }
 
 func (h HTTP) check(p *problems) {
+	for _, l := range []struct {
+		key  string
+		list []string
+	}{{"http.deny_networks", h.DenyNetworks}, {"http.allow_networks", h.AllowNetworks}} {
+		for i, cidr := range l.list {
+			if _, err := netguard.ParsePrefixes([]string{cidr}); err != nil {
+				p.add(fmt.Sprintf("%s[%d]", l.key, i), "%q is not a CIDR range such as 10.0.0.0/8 or fd00::/8", cidr)
+			}
+		}
+	}
 	for i, name := range h.PurgeTagHeaders {
 		if !isToken(name) {
 			p.add(fmt.Sprintf("http.purge_tag_headers[%d]", i), "%q is not a valid header field name", name)
