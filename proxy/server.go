@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/avatarproxy/avatarproxy/cache"
+	"github.com/avatarproxy/avatarproxy/cdnpurge"
 	"github.com/avatarproxy/avatarproxy/config"
 	"github.com/avatarproxy/avatarproxy/metrics"
 	"github.com/avatarproxy/avatarproxy/resize"
@@ -42,7 +43,7 @@ type Server struct {
 	avatars *avatars
 	// Cache-Control values, fixed by the configuration.
 	browserCacheControl, negativeCacheControl string
-	cdn                                       *cdnPurger
+	cdn                                       *cdnpurge.Purger
 	tiers                                     []interface{ Close() }
 	draining                                  atomic.Bool
 }
@@ -97,7 +98,7 @@ func New(cfg *config.Config, opt Options) (*Server, error) {
 		s.dropin = s.sources[name]
 	}
 
-	s.cdn = newCDNPurger(cfg.HTTP.PurgeRequests, s.log, s.metrics)
+	s.cdn = cdnpurge.New(cfg.HTTP.PurgeRequests, s.log, s.metrics, nil)
 	a, err := s.newAvatars(opt)
 	if err != nil {
 		return nil, err

@@ -1,4 +1,7 @@
-package proxy
+// Package cdnpurge tells the CDNs in front of the proxy to drop a user's
+// avatars: a bounded queue, a few workers, retries of transient failures,
+// over the same guarded dialer as upstream fetches.
+package cdnpurge
 
 import (
 	"context"
@@ -16,6 +19,7 @@ import (
 
 	"github.com/avatarproxy/avatarproxy/config"
 	"github.com/avatarproxy/avatarproxy/metrics"
+	"github.com/avatarproxy/avatarproxy/netguard"
 )
 
 // CDN purge limits. A purge is best effort: the CDN's own TTL is the
@@ -44,11 +48,11 @@ type purgeJob struct {
 	req *config.PurgeRequest
 }
 
-// cdnPurger tells the CDNs in front of the proxy to drop a user's avatars
+// Purger tells the CDNs in front of the proxy to drop a user's avatars
 // (the README's "CDN purge"): for every invalidation it sends each of
 // http.purge_requests with {tag} replaced by the user's purge tag, from a
 // small pool of workers so that the caller never waits for a CDN.
-type cdnPurger struct {
+type Purger struct {
 	reqs    []config.PurgeRequest
 	log     *slog.Logger
 	results *prometheus.CounterVec
@@ -66,16 +70,18 @@ type cdnPurger struct {
 	queue  chan purgeJob
 }
 
-func newCDNPurger(reqs []config.PurgeRequest, log *slog.Logger, m *metrics.Metrics) *cdnPurger {
+// New returns a Purger sending reqs through guard, counting results in
+// m.CDNPurges. Close it to stop its workers.
+func New(reqs []config.PurgeRequest, log *slog.Logger, m *metrics.Metrics, guard *netguard.Guard) *Purger {
 	for _, result := range []string{purgeOK, purgeRetry, purgeFailed} {
 		m.CDNPurges.WithLabelValues(result) // export zeros, not absent series
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	p := &cdnPurger{
+	p := &Purger{
 		reqs:    reqs,
 		log:     log,
 		results: m.CDNPurges,
-		client:  newPurgeClient(),
+		client:  newClient(guard),
 		backoff: purgeBackoff,
 		drain:   purgeDrain,
 		ctx:     ctx,
@@ -92,13 +98,26 @@ func newCDNPurger(reqs []config.PurgeRequest, log *slog.Logger, m *metrics.Metri
 	return p
 }
 
-// newPurgeClient returns the client for CDN APIs. It follows no redirects:
-// a redirect would carry the API credentials in the configured headers to
-// wherever the Location points.
-func newPurgeClient() *http.Client {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.ResponseHeaderTimeout = purgeTimeout
-	t.MaxIdleConnsPerHost = purgeWorkers
+// newClient returns the client for CDN APIs. It dials through guard
+// (netguard.Default when nil), like upstream fetches, and takes no proxy
+// from the environment. It follows no redirects: a redirect would carry the
+// API credentials in the configured headers to wherever the Location
+// points.
+func newClient(guard *netguard.Guard) *http.Client {
+	if guard == nil {
+		guard = netguard.Default()
+	}
+	t := &http.Transport{
+		Proxy:                 nil,
+		DialContext:           guard.Dialer(purgeTimeout).DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          purgeWorkers * 4,
+		MaxIdleConnsPerHost:   purgeWorkers,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   purgeTimeout,
+		ResponseHeaderTimeout: purgeTimeout,
+		ExpectContinueTimeout: time.Second,
+	}
 	return &http.Client{
 		Transport:     t,
 		Timeout:       purgeTimeout,
@@ -109,7 +128,7 @@ func newPurgeClient() *http.Client {
 // Purge queues the purge requests for tag and returns at once. When the
 // queue is full the purge is dropped, counted and logged: blocking would
 // stall the invalidation that called it.
-func (p *cdnPurger) Purge(tag string) {
+func (p *Purger) Purge(tag string) {
 	if p == nil || len(p.reqs) == 0 {
 		return
 	}
@@ -131,7 +150,7 @@ func (p *cdnPurger) Purge(tag string) {
 
 // Close stops accepting purges and waits up to the drain bound for the
 // queued ones; what is still pending then is abandoned.
-func (p *cdnPurger) Close() {
+func (p *Purger) Close() {
 	if p == nil {
 		return
 	}
@@ -161,7 +180,7 @@ func (p *cdnPurger) Close() {
 	p.cancel()
 }
 
-func (p *cdnPurger) work() {
+func (p *Purger) work() {
 	defer p.wg.Done()
 	for job := range p.queue {
 		p.run(job)
@@ -169,7 +188,7 @@ func (p *cdnPurger) work() {
 }
 
 // run sends one job, retrying transient failures with exponential backoff.
-func (p *cdnPurger) run(job purgeJob) {
+func (p *Purger) run(job purgeJob) {
 	wait := p.backoff
 	for attempt := 1; ; attempt++ {
 		retry, err := p.send(job)
@@ -197,7 +216,7 @@ func (p *cdnPurger) run(job purgeJob) {
 // fail counts and logs a purge given up on. The log names the request by
 // method and URL without its query or user info; header values, where the
 // CDN credentials live, are never logged.
-func (p *cdnPurger) fail(job purgeJob, attempts int, err error) {
+func (p *Purger) fail(job purgeJob, attempts int, err error) {
 	p.results.WithLabelValues(purgeFailed).Inc()
 	if p.ctx.Err() != nil {
 		return // Close has already said that it abandons the rest
@@ -207,14 +226,14 @@ func (p *cdnPurger) fail(job purgeJob, attempts int, err error) {
 }
 
 // send makes one attempt. retry tells whether a failure may be transient.
-func (p *cdnPurger) send(job purgeJob) (retry bool, err error) {
+func (p *Purger) send(job purgeJob) (retry bool, err error) {
 	ctx, cancel := context.WithTimeout(p.ctx, purgeTimeout)
 	defer cancel()
 
 	target := strings.ReplaceAll(job.req.URL, "{tag}", url.QueryEscape(job.tag))
 	var body io.Reader
 	if job.req.Body != "" {
-		// Tags are [a-z0-9_-] (see purgeTag), so they need no escaping
+		// Tags are [a-z0-9_-] (see the proxy's purge tags), so they need no escaping
 		// inside a JSON string either.
 		body = strings.NewReader(strings.ReplaceAll(job.req.Body, "{tag}", job.tag))
 	}
@@ -236,7 +255,8 @@ func (p *cdnPurger) send(job purgeJob) (retry bool, err error) {
 
 	res, err := p.client.Do(req)
 	if err != nil {
-		return true, withoutURL(err)
+		// A refused address stays refused: retrying would not help.
+		return !errors.Is(err, netguard.ErrForbidden), withoutURL(err)
 	}
 	defer res.Body.Close()
 	// 404 is success: the CDN has nothing cached under that tag or URL.
