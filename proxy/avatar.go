@@ -5,109 +5,15 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
-	"log/slog"
 	"slices"
 	"strconv"
-	"sync"
-	"time"
 
-	"github.com/avatarproxy/avatarproxy/cache"
+	"github.com/avatarproxy/avatarproxy/failure"
 	"github.com/avatarproxy/avatarproxy/metrics"
 	"github.com/avatarproxy/avatarproxy/placeholder"
 	"github.com/avatarproxy/avatarproxy/resize"
 	"github.com/avatarproxy/avatarproxy/upstream"
 )
-
-// original is a user's avatar as the upstream sent it, or the fact that the
-// user has none.
-type original struct {
-	body       []byte
-	hash       string // identifies body's content
-	validators upstream.Validators
-	notFound   bool
-	// unusable says why body cannot be rendered, once a resize has failed,
-	// so that every size does not try again until the upstream is asked anew.
-	unusable error
-	// staleBecause is set on a copy served past its freshness because the
-	// upstream failed; it names the failure.
-	staleBecause string
-	// failed is the error of a fetch that had no good copy to fall back on,
-	// remembered briefly so that one broken avatar asked for again and again
-	// does not hammer the upstream (or trip its circuit breaker for all).
-	failed  error
-	expires time.Time
-}
-
-// good reports whether o holds an image worth rendering or revalidating.
-func (o *original) good() bool {
-	return o != nil && !o.notFound && o.unusable == nil && o.failed == nil
-}
-
-// variant is one rendered avatar, ready to send.
-type variant struct {
-	body        []byte
-	contentType string
-	etag        string
-	source      string // hash of the original it was rendered from; "" for defaults
-	negative    bool   // the user has no avatar: this is the d default
-	noAvatar404 bool   // ... and d=404 asked for no image at all
-	stale       bool   // rendered from a stale original because the upstream failed
-	expires     time.Time
-}
-
-// recentVersions are the version tokens lately seen for a user.
-type recentVersions struct{ tokens []string }
-
-const (
-	// keepStale is how long entries outlive their freshness, to be served
-	// when the upstream fails (the stale-if-error window we promise).
-	keepStale = 24 * time.Hour
-	// retryFailed is how long a failed revalidation waits before the next.
-	retryFailed = 10 * time.Second
-	// versionsKept bounds the version tokens remembered per user, so that
-	// clients holding a few older URLs do not purge the user on each request.
-	versionsKept = 4
-)
-
-// answer is what the avatar pipeline produced for a request.
-type answer struct {
-	v        *variant
-	cache    string // X-Cache: HIT, MISS or STALE
-	fallback string // X-Avatar-Fallback: why the default was served instead
-}
-
-// avatars is the pipeline behind the avatar face: cache, fetch, resize.
-type avatars struct {
-	log     *slog.Logger
-	metrics *metrics.Metrics
-	resizer *resize.Resizer
-	gens    cache.Generations
-	// invalidate drops every cached copy of a user, here and in CDNs.
-	invalidate func(ctx context.Context, upstream, userID, source string)
-	variants   *cache.Tier[variant]
-	originals  *cache.Tier[original]
-	versions   *cache.Tier[recentVersions]
-	renders    *cache.Group[*variant]
-	// revalidating holds the keys of variants being refreshed now.
-	revalidating sync.Map
-	fetches      *cache.Group[*original]
-	ttl          time.Duration
-	negTTL       time.Duration
-	quality      int
-	now          func() time.Time
-}
-
-// userKey identifies a user of an upstream in the generation store.
-func userKey(upstream, userID string) string { return upstream + "\x00" + userID }
-
-func originalKey(req *avatarRequest, gen uint64) string {
-	return userKey(req.upstream.name, req.userID) + "\x00" + strconv.FormatUint(gen, 10)
-}
-
-func variantKey(req *avatarRequest, gen uint64) string {
-	return originalKey(req, gen) + "\x00" + strconv.Itoa(req.edge) + "\x00" + string(req.format) +
-		"\x00" + req.crop + "\x00" + req.fallback
-}
 
 // get serves a request: from the variant cache when it can, else by
 // fetching (or reusing) the original and resizing it, else a fallback.
@@ -121,7 +27,7 @@ func (a *avatars) get(ctx context.Context, req *avatarRequest) (*answer, error) 
 
 	cached, ok := a.variants.Get(key)
 	a.count(metrics.TierVariant, ok)
-	if ok && !cached.stale && a.now().Before(cached.expires) {
+	if ok && cached.state != variantStale && a.now().Before(cached.expires) {
 		return &answer{v: cached, cache: "HIT"}, nil
 	}
 	if ok {
@@ -140,7 +46,7 @@ func (a *avatars) get(ctx context.Context, req *avatarRequest) (*answer, error) 
 		return a.render(ctx, req, gen, key)
 	})
 	switch {
-	case err == nil && v.stale:
+	case err == nil && v.state == variantStale:
 		return &answer{v: v, cache: "STALE"}, nil
 	case err == nil:
 		return &answer{v: v, cache: "MISS"}, nil
@@ -150,11 +56,11 @@ func (a *avatars) get(ctx context.Context, req *avatarRequest) (*answer, error) 
 		return nil, err
 	}
 	a.log.Warn("serving the default avatar", "upstream", req.upstream.name, "reason", reason, "err", err)
-	d, err := a.defaultImage(ctx, req, "")
+	d, err := a.defaultImage(ctx, req)
 	if err != nil {
 		return nil, err
 	}
-	return &answer{v: d, cache: "MISS", fallback: reason}, nil
+	return &answer{v: d, cache: "MISS", fallbackReason: reason}, nil
 }
 
 // newVersion records a version token and reports whether it is new for the
@@ -179,17 +85,19 @@ func (a *avatars) render(ctx context.Context, req *avatarRequest, gen uint64, ke
 		return nil, err
 	}
 	var v *variant
-	switch {
-	case orig.notFound:
-		d, err := a.defaultImage(ctx, req, req.fallback)
+	switch orig.state {
+	case originalMissing:
+		d, err := a.defaultImage(ctx, req)
 		if err != nil {
 			return nil, err
 		}
-		neg := *d
-		neg.negative = true
-		v = &neg
-	case orig.unusable != nil:
-		return nil, orig.unusable
+		missing := *d
+		if missing.state != variantNoImage {
+			missing.state = variantMissing
+		}
+		v = &missing
+	case originalUnusable, originalFailed:
+		return nil, orig.err
 	default:
 		v, err = a.resizeOriginal(ctx, req, orig)
 		if fallbackReason(err) != "" {
@@ -198,9 +106,11 @@ func (a *avatars) render(ctx context.Context, req *avatarRequest, gen uint64, ke
 		if err != nil {
 			return nil, err
 		}
+		if orig.state == originalStale {
+			v.state = variantStale
+		}
 	}
 	v.expires = orig.expires
-	v.stale = orig.staleBecause != ""
 	a.variants.Set(key, v, a.ttl+keepStale)
 	return v, nil
 }
@@ -212,16 +122,17 @@ func (a *avatars) resizeOriginal(ctx context.Context, req *avatarRequest, orig *
 	if err != nil {
 		return nil, err
 	}
-	return newVariant(body, format, orig.hash), nil
+	return newVariant(variantFresh, body, format, orig.hash), nil
 }
 
-func newVariant(body []byte, format resize.Format, source string) *variant {
+func newVariant(state variantState, body []byte, format resize.Format, originalHash string) *variant {
 	sum := sha256.Sum256(body)
 	return &variant{
-		body:        body,
-		contentType: format.ContentType(),
-		etag:        `"` + base64.RawURLEncoding.EncodeToString(sum[:18]) + `"`,
-		source:      source,
+		state:        state,
+		body:         body,
+		contentType:  format.ContentType(),
+		etag:         `"` + base64.RawURLEncoding.EncodeToString(sum[:18]) + `"`,
+		originalHash: originalHash,
 	}
 }
 
@@ -229,8 +140,9 @@ func newVariant(body []byte, format resize.Format, source string) *variant {
 // sizes fall back at once instead of decoding it again.
 func (a *avatars) markUnusable(req *avatarRequest, gen uint64, orig *original, err error) {
 	bad := *orig
+	bad.state = originalUnusable
 	bad.body = nil
-	bad.unusable = err
+	bad.err = err
 	a.originals.Set(originalKey(req, gen), &bad, a.ttl+keepStale)
 }
 
@@ -242,8 +154,8 @@ func (a *avatars) original(ctx context.Context, req *avatarRequest, gen uint64) 
 	cached, ok := a.originals.Get(key)
 	a.count(metrics.TierOriginal, ok)
 	if ok && a.now().Before(cached.expires) {
-		if cached.failed != nil {
-			return nil, cached.failed
+		if cached.state == originalFailed {
+			return nil, cached.err
 		}
 		return cached, nil
 	}
@@ -264,22 +176,24 @@ func (a *avatars) fetch(ctx context.Context, req *avatarRequest, key string, cac
 	switch {
 	case err == nil && got.NotModified && cached.good():
 		fresh := *cached
-		fresh.staleBecause = ""
+		fresh.state = originalFresh
+		fresh.err = nil
 		fresh.expires = now.Add(a.ttl)
 		o = &fresh
 	case err == nil && !got.NotModified:
 		sum := sha256.Sum256(got.Body)
 		o = &original{
+			state:      originalFresh,
 			body:       got.Body,
 			hash:       base64.RawURLEncoding.EncodeToString(sum[:18]),
 			validators: got.Validators,
 			expires:    now.Add(a.ttl),
 		}
 	case errors.Is(err, upstream.ErrNotFound):
-		o = &original{notFound: true, expires: now.Add(a.negTTL)}
+		o = &original{state: originalMissing, expires: now.Add(a.negTTL)}
 	case err == nil:
 		// 304 to a request that sent no validators: the upstream is broken.
-		err = &upstream.Error{Upstream: req.upstream.name, Reason: "unexpected-304"}
+		err = &upstream.Error{Upstream: req.upstream.name, Class: failure.Unexpected304, Reason: failure.Unexpected304.Name}
 		fallthrough
 	default:
 		reason := fallbackReason(err)
@@ -287,12 +201,13 @@ func (a *avatars) fetch(ctx context.Context, req *avatarRequest, key string, cac
 			return nil, err
 		}
 		if !cached.good() {
-			a.originals.Set(key, &original{failed: err, expires: now.Add(retryFailed)}, retryFailed)
+			a.originals.Set(key, &original{state: originalFailed, err: err, expires: now.Add(retryFailed)}, retryFailed)
 			return nil, err
 		}
 		// The last good copy, served stale for a while before asking again.
 		stale := *cached
-		stale.staleBecause = reason
+		stale.state = originalStale
+		stale.err = err
 		stale.expires = now.Add(retryFailed)
 		o = &stale
 	}
@@ -310,10 +225,13 @@ func (a *avatars) revalidate(req *avatarRequest, gen uint64, key string, stale *
 		if err != nil {
 			return nil, err
 		}
-		if orig.good() && orig.hash == stale.source && !stale.negative {
+		if orig.good() && orig.hash == stale.originalHash && !stale.missing() {
 			renewed := *stale
 			renewed.expires = orig.expires
-			renewed.stale = orig.staleBecause != ""
+			renewed.state = variantFresh
+			if orig.state == originalStale {
+				renewed.state = variantStale
+			}
 			a.variants.Set(key, &renewed, a.ttl+keepStale)
 			return &renewed, nil
 		}
@@ -324,26 +242,24 @@ func (a *avatars) revalidate(req *avatarRequest, gen uint64, key string, stale *
 	}
 }
 
-// defaultImage renders the default avatar of kind (req.fallback when
-// empty) at the request's edge and format. Renders that do not depend on
-// the user are shared by all users.
-func (a *avatars) defaultImage(ctx context.Context, req *avatarRequest, kind string) (*variant, error) {
-	if kind == "" {
-		kind = req.fallback
-	}
-	if kind == "404" {
-		return &variant{noAvatar404: true}, nil
+// defaultImage renders the default avatar the request asks for when the
+// user has none (its d parameter) at the request's edge and format.
+// Renders that do not depend on the user are shared by all users.
+func (a *avatars) defaultImage(ctx context.Context, req *avatarRequest) (*variant, error) {
+	style := req.whenMissing
+	if style == "404" {
+		return &variant{state: variantNoImage}, nil
 	}
 	seed := req.upstream.name + "/" + req.userID
 	name := ""
-	if kind == "initials" {
+	if style == "initials" {
 		name = a.displayName(ctx, req)
 		if name == "" {
-			kind = "identicon"
+			style = "identicon"
 		}
 	}
-	key := "default\x00" + kind + "\x00" + strconv.Itoa(req.edge) + "\x00" + string(req.format)
-	switch kind {
+	key := "default\x00" + style + "\x00" + strconv.Itoa(req.edge) + "\x00" + string(req.format)
+	switch style {
 	case "identicon":
 		key += "\x00" + seed
 	case "initials":
@@ -353,7 +269,7 @@ func (a *avatars) defaultImage(ctx context.Context, req *avatarRequest, kind str
 		return v, nil
 	}
 	var src []byte
-	switch kind {
+	switch style {
 	case "identicon":
 		src = placeholder.Identicon(seed)
 	case "initials":
@@ -367,7 +283,7 @@ func (a *avatars) defaultImage(ctx context.Context, req *avatarRequest, kind str
 	if err != nil {
 		return nil, err
 	}
-	v := newVariant(body, format, "")
+	v := newVariant(variantDefault, body, format, "")
 	a.variants.Set(key, v, a.ttl)
 	return v, nil
 }

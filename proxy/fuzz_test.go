@@ -71,7 +71,7 @@ func FuzzParseAvatarUnsigned(f *testing.F) {
 		default:
 			t.Fatalf("query %q: format %q", query, req.format)
 		}
-		if !validDefault(req.fallback) || len(req.version) > maxVersionLen || !isToken(req.version) {
+		if !validDefault(req.whenMissing) || len(req.version) > maxVersionLen || !isToken(req.version) {
 			t.Fatalf("query %q: accepted %+v", query, req)
 		}
 	})
@@ -82,5 +82,5 @@ func parseFuzzed(s *Server, query, accept string) (*avatarRequest, error) {
 	r := httptest.NewRequest("GET", "/avatar/local/u", nil)
 	r.URL.RawQuery = query
 	r.Header.Set("Accept", accept)
-	return s.parseAvatar(r, &source{name: "local"}, "u", avatarParams, true)
+	return s.parseAvatar(r, &provider{name: "local"}, "u", avatarParams, true)
 }

@@ -21,7 +21,7 @@ const maxInspectedBody = 1 << 20
 // streamed bodies and the client's own credentials. Requests that the
 // provider recognises as changing a user's avatar purge that user once the
 // upstream has accepted them, before the response reaches the client.
-func (s *Server) passthrough(src *source) http.Handler {
+func (s *Server) passthrough(src *provider) http.Handler {
 	target, _ := url.Parse(src.cfg.BaseURL) // validated at start-up
 	prefix := src.cfg.PassthroughPrefix
 	recognizer, _ := upstream.ProviderOf(src.cfg.Kind).(upstream.ChangeRecognizer)
@@ -33,7 +33,7 @@ func (s *Server) passthrough(src *source) http.Handler {
 			pr.SetXForwarded()
 		},
 		Transport: &changeWatcher{
-			next:       upstream.NewTransport(src.cfg),
+			next:       upstream.NewTransport(src.cfg, s.guard),
 			recognizer: recognizer,
 			basePath:   strings.TrimSuffix(target.Path, "/"),
 			changed: func(r *http.Request, userID string) {

@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
+	"fmt"
 	"mime"
 	"net/http"
 	"net/url"
@@ -11,19 +12,20 @@ import (
 	"strings"
 
 	"github.com/avatarproxy/avatarproxy/config"
+	"github.com/avatarproxy/avatarproxy/failure"
 	"github.com/avatarproxy/avatarproxy/resize"
 )
 
 // avatarRequest is a parsed, validated avatar request.
 type avatarRequest struct {
-	upstream *source
-	userID   string
-	edge     int           // output edge in pixels: size x dpr, capped
-	format   resize.Format // "" means the source's own family
-	auto     bool          // format was negotiated from Accept
-	fallback string        // what to serve when the user has none: the d parameter
-	version  string        // v, timestamp or hash: a cache-buster the client put in the URL
-	crop     string        // "centre" or "attention"
+	upstream    *provider
+	userID      string
+	edge        int           // output edge in pixels: size x dpr, capped
+	format      resize.Format // "" means the source's own family
+	auto        bool          // format was negotiated from Accept
+	whenMissing string        // what to serve when the user has none: the d parameter
+	version     string        // v, timestamp or hash: a cache-buster the client put in the URL
+	crop        string        // "centre" or "attention"
 }
 
 // Query parameters of the avatar face; anything else is refused so that a
@@ -41,7 +43,7 @@ const maxVersionLen = 128
 
 // parseAvatar validates the query of an avatar request for src and userID.
 // allowed lists the parameters read; others are refused when strict.
-func (s *Server) parseAvatar(r *http.Request, src *source, userID string, allowed map[string]bool, strict bool) (*avatarRequest, error) {
+func (s *Server) parseAvatar(r *http.Request, src *provider, userID string, allowed map[string]bool, strict bool) (*avatarRequest, error) {
 	q, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
 		return nil, badRequest("query: malformed escape or separator")
@@ -95,12 +97,12 @@ func (s *Server) parseAvatar(r *http.Request, src *source, userID string, allowe
 		req.format = format
 	}
 
-	req.fallback = s.cfg.DefaultAvatar
+	req.whenMissing = s.cfg.DefaultAvatar
 	if d := get("d"); d != "" {
 		if !validDefault(d) {
 			return nil, badRequest("d: must be 404, blank, identicon, initials or mp")
 		}
-		req.fallback = d
+		req.whenMissing = d
 	}
 
 	switch c := get("crop"); c {
@@ -251,3 +253,38 @@ func (s *signer) valid(upstream, userID, version, sig string) bool {
 	}
 	return ok
 }
+
+// requestError is a problem with what the client sent.
+type requestError struct {
+	status int
+	msg    string
+}
+
+func (e *requestError) Error() string { return e.msg }
+
+// clientClasses are the failure classes of what a client can get wrong.
+var clientClasses = []*failure.Class{
+	failure.BadRequest, failure.Unauthorized, failure.Forbidden, failure.NoRoute,
+	failure.MethodNotAllowed, failure.BodyTooLarge,
+}
+
+// FailureClass implements failure.Classified: the client class of the
+// error's status, else BadRequest.
+func (e *requestError) FailureClass() *failure.Class {
+	for _, c := range clientClasses {
+		if c.Status == e.status {
+			return c
+		}
+	}
+	return failure.BadRequest
+}
+
+func badRequest(format string, args ...any) error {
+	return &requestError{status: http.StatusBadRequest, msg: fmt.Sprintf(format, args...)}
+}
+
+var (
+	errUnknownUpstream = &requestError{status: http.StatusNotFound, msg: "unknown upstream"}
+	errBadSignature    = &requestError{status: http.StatusForbidden, msg: "sig: missing or invalid signature"}
+	errUnauthorized    = &requestError{status: http.StatusUnauthorized, msg: "missing or invalid credentials"}
+)

@@ -9,10 +9,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync/atomic"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -21,12 +19,14 @@ import (
 	"github.com/avatarproxy/avatarproxy/cdnpurge"
 	"github.com/avatarproxy/avatarproxy/config"
 	"github.com/avatarproxy/avatarproxy/metrics"
+	"github.com/avatarproxy/avatarproxy/netguard"
 	"github.com/avatarproxy/avatarproxy/resize"
 	"github.com/avatarproxy/avatarproxy/upstream"
 )
 
-// source is a configured upstream.
-type source struct {
+// provider is a configured upstream: its Source with its name and
+// configuration.
+type provider struct {
 	upstream.Source
 	name string
 	cfg  config.Upstream
@@ -34,18 +34,18 @@ type source struct {
 
 // Server serves every face of avatarproxy. Create it with New.
 type Server struct {
-	cfg     *config.Config
-	log     *slog.Logger
-	metrics *metrics.Metrics
-	sources map[string]*source
-	dropin  *source
-	signer  *signer
-	avatars *avatars
-	// Cache-Control values, fixed by the configuration.
-	browserCacheControl, negativeCacheControl string
-	cdn                                       *cdnpurge.Purger
-	tiers                                     []interface{ Close() }
-	draining                                  atomic.Bool
+	cfg          *config.Config
+	log          *slog.Logger
+	metrics      *metrics.Metrics
+	providers    map[string]*provider
+	dropin       *provider
+	signer       *signer
+	avatars      *avatars
+	cacheControl cacheControl
+	cdn          *cdnpurge.Purger
+	guard        *netguard.Guard
+	tiers        []interface{ Close() }
+	draining     atomic.Bool
 }
 
 // Options are the parts of a Server that its caller owns.
@@ -68,20 +68,25 @@ func New(cfg *config.Config, opt Options) (*Server, error) {
 		opt.Metrics = metrics.New()
 	}
 	s := &Server{
-		cfg:     cfg,
-		log:     opt.Logger,
-		metrics: opt.Metrics,
-		sources: make(map[string]*source),
-		signer:  newSigner(cfg.Security),
-		browserCacheControl: fmt.Sprintf("public, max-age=%d, stale-while-revalidate=60, stale-if-error=86400",
-			int(cfg.Cache.BrowserTTL.D().Seconds())),
-		negativeCacheControl: fmt.Sprintf("public, max-age=%d", int(cfg.Cache.NegativeTTL.D().Seconds())),
+		cfg:       cfg,
+		log:       opt.Logger,
+		metrics:   opt.Metrics,
+		providers: make(map[string]*provider),
+		signer:    newSigner(cfg.Security),
+		cacheControl: newCacheControl(int(cfg.Cache.BrowserTTL.D().Seconds()),
+			int(cfg.Cache.NegativeTTL.D().Seconds())),
 	}
+	guard, err := netguard.New(cfg.HTTP.DenyNetworks, cfg.HTTP.AllowNetworks)
+	if err != nil {
+		return nil, fmt.Errorf("http: %w", err)
+	}
+	s.guard = guard
 	for _, u := range cfg.Upstreams {
 		src, err := upstream.New(u, upstream.Options{
 			MaxBytes:      int64(cfg.Resize.MaxSourceBytes),
 			Observe:       s.metrics.ObserveUpstream,
 			OnStateChange: s.metrics.SetCircuitOpen,
+			Guard:         guard,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("upstream %s: %w", u.Name, err)
@@ -89,100 +94,22 @@ func New(cfg *config.Config, opt Options) (*Server, error) {
 		if upstream.HasBreaker(u.Kind) {
 			s.metrics.SetCircuitOpen(u.Name, false) // a breaker starts closed
 		}
-		s.sources[u.Name] = &source{Source: src, name: u.Name, cfg: u}
+		s.providers[u.Name] = &provider{Source: src, name: u.Name, cfg: u}
 	}
 	if cfg.Cache.RedisURL != "" {
 		s.metrics.RedisConfigured.Set(1)
 	}
 	if name := cfg.DropinUpstream(); name != "" {
-		s.dropin = s.sources[name]
+		s.dropin = s.providers[name]
 	}
 
-	s.cdn = cdnpurge.New(cfg.HTTP.PurgeRequests, s.log, s.metrics, nil)
+	s.cdn = cdnpurge.New(cfg.HTTP.PurgeRequests, s.log, s.metrics, guard)
 	a, err := s.newAvatars(opt)
 	if err != nil {
 		return nil, err
 	}
 	s.avatars = a
 	return s, nil
-}
-
-func (s *Server) newAvatars(opt Options) (*avatars, error) {
-	c := s.cfg.Cache
-	m := s.metrics
-	evicted := m.CacheEvictions.Inc
-	// Variants are what clients ask for; originals only feed new sizes.
-	variants, err := cache.NewTier(cache.TierConfig[variant]{
-		MaxBytes: int64(c.MaxBytes) * 3 / 4, Size: func(v *variant) int { return len(v.body) }, OnEvict: evicted,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("variant cache: %w", err)
-	}
-	originals, err := cache.NewTier(cache.TierConfig[original]{
-		MaxBytes: int64(c.MaxBytes) / 4, Size: func(o *original) int { return len(o.body) }, OnEvict: evicted,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("original cache: %w", err)
-	}
-	versions, err := cache.NewTier(cache.TierConfig[recentVersions]{
-		MaxBytes: max(int64(c.MaxBytes)/100, 1<<20),
-		Size:     func(r *recentVersions) int { return len(r.tokens) * maxVersionLen },
-	})
-	if err != nil {
-		return nil, fmt.Errorf("version cache: %w", err)
-	}
-	s.tiers = append(s.tiers, variants, originals, versions)
-	m.GaugeFunc("avatarproxy_cache_size_bytes", "Approximate bytes held by a cache tier.",
-		prometheus.Labels{"tier": metrics.TierVariant}, func() float64 { return float64(variants.Bytes()) })
-	m.GaugeFunc("avatarproxy_cache_size_bytes", "Approximate bytes held by a cache tier.",
-		prometheus.Labels{"tier": metrics.TierOriginal}, func() float64 { return float64(originals.Bytes()) })
-
-	rz := opt.Resizer
-	if rz == nil {
-		rz = resize.New(resize.PoolConfig{
-			Workers: s.cfg.Resize.Workers,
-			Queue:   s.cfg.Resize.Queue,
-			Limits: resize.Limits{
-				MaxSourceBytes:  int64(s.cfg.Resize.MaxSourceBytes),
-				MaxSourcePixels: s.cfg.Resize.MaxSourcePixels,
-
-				MaxSourceDecodedBytes: int64(s.cfg.Resize.MaxSourceDecodedBytes),
-			},
-			Observe: func(f resize.Format, d time.Duration) {
-				m.ResizeDuration.WithLabelValues(string(f)).Observe(d.Seconds())
-			},
-		})
-	}
-	m.GaugeFunc("avatarproxy_resize_running", "Resizes running now.", nil,
-		func() float64 { running, _ := rz.Stats(); return float64(running) })
-	m.GaugeFunc("avatarproxy_resize_queued", "Resizes waiting for a worker; beyond resize.queue requests get 503.", nil,
-		func() float64 { _, queued := rz.Stats(); return float64(queued) })
-	gens := opt.Generations
-	if gens == nil {
-		gens = cache.NewLocalGenerations(c.TTL.D() + keepStale)
-	}
-	// The slowest honest fetch plus a resize bounds the collapsed work.
-	var longest time.Duration
-	for _, u := range s.cfg.Upstreams {
-		_, _, total := u.Timeouts()
-		longest = max(longest, total)
-	}
-	return &avatars{
-		log:        s.log,
-		metrics:    m,
-		resizer:    rz,
-		gens:       gens,
-		invalidate: s.Invalidate,
-		variants:   variants,
-		originals:  originals,
-		versions:   versions,
-		renders:    cache.NewGroup[*variant](longest + 30*time.Second),
-		fetches:    cache.NewGroup[*original](longest + 5*time.Second),
-		ttl:        c.TTL.D(),
-		negTTL:     c.NegativeTTL.D(),
-		quality:    s.cfg.Resize.Quality,
-		now:        time.Now,
-	}, nil
 }
 
 // Close releases the caches and waits for CDN purges under way.
@@ -208,7 +135,7 @@ func (s *Server) Handler(metricsOnMain bool) http.Handler {
 	handle("GET /proxy.php", "dropin", s.serveDropin)
 	handle("POST /purge/{upstream}/{user}", "purge", s.servePurge)
 	handle("POST /webhooks/{upstream}", "webhook", s.serveWebhook)
-	for _, src := range s.sources {
+	for _, src := range s.providers {
 		if p := src.cfg.PassthroughPrefix; p != "" {
 			mux.Handle(p+"/", s.instrument("passthrough", s.passthrough(src).ServeHTTP))
 		}
@@ -265,7 +192,7 @@ func (s *Server) serveReady(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) serveAvatar(w http.ResponseWriter, r *http.Request) {
-	src, ok := s.sources[r.PathValue("upstream")]
+	src, ok := s.providers[r.PathValue("upstream")]
 	if !ok {
 		writeError(w, errUnknownUpstream)
 		return
@@ -299,81 +226,6 @@ func (s *Server) serveDropin(w http.ResponseWriter, r *http.Request) {
 	s.respondAvatar(w, r, req)
 }
 
-func (s *Server) respondAvatar(w http.ResponseWriter, r *http.Request, req *avatarRequest) {
-	ans, err := s.avatars.get(r.Context(), req)
-	if err != nil {
-		if r.Context().Err() != nil {
-			// The client has gone; nobody reads what we would write.
-			w.WriteHeader(499)
-			return
-		}
-		if status, _ := errorStatus(err); status >= 500 && status != http.StatusServiceUnavailable {
-			s.log.Error("avatar request failed", "upstream", req.upstream.name, "err", err)
-		}
-		writeError(w, err)
-		return
-	}
-	s.writeAvatar(w, r, req, ans)
-}
-
-// writeAvatar sends an answer with the caching headers the README documents.
-func (s *Server) writeAvatar(w http.ResponseWriter, r *http.Request, req *avatarRequest, ans *answer) {
-	v := ans.v
-	h := w.Header()
-	h.Set("X-Cache", ans.cache)
-	if req.auto {
-		h.Set("Vary", "Accept")
-	}
-	tag := purgeTag(req.upstream.name, req.userID)
-	for _, name := range s.cfg.HTTP.PurgeTagHeaders {
-		h.Set(name, "avatar "+tag)
-	}
-	switch {
-	case ans.fallback != "":
-		h.Set("X-Avatar-Fallback", ans.fallback)
-		h.Set("Cache-Control", "public, max-age=10")
-	case v.negative:
-		h.Set("Cache-Control", s.negativeCacheControl)
-	case req.version != "":
-		h.Set("Cache-Control", "public, max-age=31536000, immutable")
-	default:
-		h.Set("Cache-Control", s.browserCacheControl)
-	}
-	if v.noAvatar404 {
-		h.Set("Content-Type", "text/plain; charset=utf-8")
-		w.WriteHeader(http.StatusNotFound)
-		if r.Method != http.MethodHead {
-			fmt.Fprintln(w, "no avatar")
-		}
-		return
-	}
-	h.Set("ETag", v.etag)
-	if etagMatches(r.Header.Values("If-None-Match"), v.etag) {
-		w.WriteHeader(http.StatusNotModified)
-		return
-	}
-	h.Set("Content-Type", v.contentType)
-	h.Set("Content-Length", strconv.Itoa(len(v.body)))
-	h.Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(http.StatusOK)
-	if r.Method != http.MethodHead {
-		w.Write(v.body)
-	}
-}
-
-// etagMatches applies If-None-Match's weak comparison (RFC 9110 13.1.2).
-func etagMatches(headers []string, etag string) bool {
-	for _, h := range headers {
-		for _, candidate := range strings.Split(h, ",") {
-			candidate = strings.TrimSpace(candidate)
-			if candidate == "*" || strings.TrimPrefix(candidate, "W/") == etag {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 // servePurge drops every cached size and format of a user.
 func (s *Server) servePurge(w http.ResponseWriter, r *http.Request) {
 	if !s.authorizedPurge(r) {
@@ -381,7 +233,7 @@ func (s *Server) servePurge(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errUnauthorized)
 		return
 	}
-	src, ok := s.sources[r.PathValue("upstream")]
+	src, ok := s.providers[r.PathValue("upstream")]
 	if !ok {
 		writeError(w, errUnknownUpstream)
 		return
@@ -397,10 +249,10 @@ func (s *Server) authorizedPurge(r *http.Request) bool {
 	return want != "" && ok && subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
 }
 
-// Invalidate drops every cached size and format of a user; source names
+// Invalidate drops every cached size and format of a user; cause names
 // what caused it, for the invalidations metric.
-func (s *Server) Invalidate(ctx context.Context, upstreamName, userID, source string) {
+func (s *Server) Invalidate(ctx context.Context, upstreamName, userID, cause string) {
 	s.avatars.gens.Bump(userKey(upstreamName, userID))
-	s.metrics.Invalidations.WithLabelValues(upstreamName, source).Inc()
+	s.metrics.Invalidations.WithLabelValues(upstreamName, cause).Inc()
 	s.cdn.Purge(purgeTag(upstreamName, userID))
 }

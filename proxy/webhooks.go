@@ -26,7 +26,7 @@ const maxWebhookBody = 1 << 20
 // An upstream without a webhook_secret accepts no webhooks at all, and an
 // upstream whose provider sends none answers 404.
 func (s *Server) serveWebhook(w http.ResponseWriter, r *http.Request) {
-	src, ok := s.sources[r.PathValue("upstream")]
+	src, ok := s.providers[r.PathValue("upstream")]
 	if !ok {
 		writeError(w, errUnknownUpstream)
 		return

@@ -18,12 +18,14 @@ import (
 	_ "image/png"
 
 	_ "golang.org/x/image/webp"
+
+	"github.com/avatarproxy/avatarproxy/failure"
 )
 
 // ErrUnsupported is returned for input that is not an image of an accepted
 // format: SVG, HTML, text, an unknown format, or a truncated or malformed
 // header.
-var ErrUnsupported = errors.New("resize: unsupported image")
+var ErrUnsupported error = failure.New(failure.Unsupported, "resize: unsupported image")
 
 // Info is what an image's header says about it.
 type Info struct {

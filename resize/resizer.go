@@ -1,7 +1,8 @@
 // Package resize turns an avatar's original bytes into the bytes to send: a
 // square of exactly the requested edge, oriented, cropped, converted to sRGB,
 // stripped of metadata and encoded, by libvips through bimg, with a bounded
-// pool of workers in front.
+// pool of workers in front. Every error Resize returns carries a
+// failure class.
 package resize
 
 import (
@@ -10,22 +11,27 @@ import (
 	"fmt"
 	"runtime"
 	"time"
+
+	"github.com/avatarproxy/avatarproxy/config"
+	"github.com/avatarproxy/avatarproxy/failure"
 )
 
 var (
 	// ErrTooLarge is returned for a source over a limit: bytes, pixels,
 	// decoded bytes or frames.
-	ErrTooLarge = errors.New("resize: image too large")
-	// ErrBusy is returned when all workers are busy and the queue is full.
-	ErrBusy = errors.New("resize: queue full")
+	ErrTooLarge error = failure.New(failure.TooLarge, "resize: image too large")
+	// ErrBusy is returned when all workers are busy and the queue is full,
+	// or when ctx's deadline passes before a worker is free.
+	ErrBusy error = failure.New(failure.Busy, "resize: no worker free")
 	// ErrBadImage is returned for a source whose header looked fine but
 	// whose body is damaged or cannot be decoded.
-	ErrBadImage = errors.New("resize: bad image")
+	ErrBadImage error = failure.New(failure.BadImage, "resize: bad image")
 )
 
 const (
-	// MaxEdge is the largest output edge Resize accepts.
-	MaxEdge = 4096
+	// MaxEdge is the largest output edge Resize accepts: the limit the
+	// configuration holds resize.max_size to.
+	MaxEdge = config.MaxEdge
 	// DefaultQuality is the encoder quality used when Options.Quality is 0.
 	DefaultQuality = 80
 )
@@ -117,14 +123,21 @@ func New(cfg PoolConfig) *Resizer {
 // Sources over the limits fail with ErrTooLarge before libvips sees them;
 // sources Inspect refuses fail with its ErrUnsupported. When the queue is
 // full Resize fails at once with ErrBusy; when ctx ends while it waits for
-// a worker it returns ctx.Err(). A damaged source, or one libvips cannot
-// decode, fails with ErrBadImage.
+// a worker, ErrBusy when its deadline passed and ctx.Err() when it was
+// cancelled. A damaged source, or one libvips cannot decode, fails with
+// ErrBadImage; any other libvips failure is of class failure.RenderFailed,
+// and invalid options, a caller's bug, of class failure.Internal.
 func (r *Resizer) Resize(ctx context.Context, src []byte, opt Options) (out []byte, format Format, err error) {
 	if err := opt.validate(); err != nil {
-		return nil, "", err
+		return nil, "", failure.Wrap(failure.Internal, err)
 	}
 	info, err := r.checkSource(src)
 	if err != nil {
+		// What the checks refuse is the source's fault; any refusal that
+		// names no class of its own is a damaged image.
+		if _, ok := failure.Of(err); !ok {
+			err = failure.Wrap(failure.BadImage, err)
+		}
 		return nil, "", err
 	}
 
@@ -136,6 +149,9 @@ func (r *Resizer) Resize(ctx context.Context, src []byte, opt Options) (out []by
 	start := time.Now()
 	out, format, err = process(src, info, opt)
 	if err != nil {
+		if _, ok := failure.Of(err); !ok {
+			err = failure.Wrap(failure.RenderFailed, err)
+		}
 		return nil, "", err
 	}
 	if r.observe != nil {
@@ -184,9 +200,11 @@ func (r *Resizer) checkSource(src []byte) (Info, error) {
 }
 
 // acquire waits for a worker, or fails at once when the queue is full.
+// Running out of time before a worker is free is overload too, ErrBusy:
+// the client should come back, not give up.
 func (r *Resizer) acquire(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
-		return err
+		return waitFailed(err)
 	}
 	select {
 	case r.admitted <- struct{}{}:
@@ -200,12 +218,20 @@ func (r *Resizer) acquire(ctx context.Context) error {
 	case r.running <- struct{}{}:
 	case <-ctx.Done():
 		<-r.admitted
-		return ctx.Err()
+		return waitFailed(ctx.Err())
 	}
 	if r.hooks.started != nil {
 		r.hooks.started()
 	}
 	return nil
+}
+
+// waitFailed is the error of a wait for a worker that ctx ended.
+func waitFailed(ctxErr error) error {
+	if errors.Is(ctxErr, context.DeadlineExceeded) {
+		return fmt.Errorf("%w before the deadline: %w", ErrBusy, ctxErr)
+	}
+	return ctxErr
 }
 
 func (r *Resizer) release() {

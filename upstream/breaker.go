@@ -3,10 +3,11 @@ package upstream
 import (
 	"context"
 	"errors"
-	"strings"
 	"time"
 
 	"github.com/sony/gobreaker/v2"
+
+	"github.com/avatarproxy/avatarproxy/failure"
 )
 
 // Defaults for a BreakerConfig left at zero.
@@ -91,7 +92,7 @@ func (b *breaker) Fetch(ctx context.Context, userID string, cond Validators) (*O
 func (b *breaker) allow() (func(bool), error) {
 	done, err := b.cb.Allow()
 	if err != nil {
-		return nil, &Error{Upstream: b.name, Reason: "circuit-open"}
+		return nil, newError(b.name, failure.CircuitOpen, nil)
 	}
 	return done, nil
 }
@@ -99,9 +100,9 @@ func (b *breaker) allow() (func(bool), error) {
 // record tells the breaker what a call's error says about the upstream.
 func (b *breaker) record(ctx context.Context, err error, done func(bool)) {
 	switch outcome(ctx, err) {
-	case healthy:
+	case failure.ShowsHealthy:
 		done(true)
-	case unwell:
+	case failure.CountsUnwell:
 		done(false)
 	default:
 		// A call that proves nothing leaves the counts alone. A probe must
@@ -130,36 +131,19 @@ func (b *namingBreaker) DisplayName(ctx context.Context, userID string) (string,
 	return name, err
 }
 
-// verdict is what one call says about an upstream's health.
-type verdict int
-
-const (
-	inconclusive verdict = iota
-	healthy
-	unwell
-)
-
-// outcome sorts a call's error by what it says about the upstream's
-// health. Anything the upstream answered, even with an error about the
-// content, shows it is up. A caller that hung up, and requests refused
-// before they were sent, show nothing either way.
-func outcome(ctx context.Context, err error) verdict {
-	if err == nil || errors.Is(err, ErrNotFound) {
-		return healthy
+// outcome reads what a call's error says about the upstream's health from
+// its failure class. A caller that hung up shows nothing either way, and
+// neither does an error no class was given to.
+func outcome(ctx context.Context, err error) failure.Health {
+	if err == nil {
+		return failure.ShowsHealthy
 	}
 	if errors.Is(ctx.Err(), context.Canceled) {
-		return inconclusive
+		return failure.ProvesNothing
 	}
-	var ue *Error
-	if !errors.As(err, &ue) {
-		return inconclusive
+	c, ok := failure.Of(err)
+	if !ok {
+		return failure.ProvesNothing
 	}
-	switch r := ue.Reason; {
-	case r == "timeout", r == "unreachable", strings.HasPrefix(r, "status-5"):
-		return unwell
-	case r == "canceled", r == "bad-url", r == "forbidden-address":
-		return inconclusive
-	default:
-		return healthy
-	}
+	return c.Health
 }

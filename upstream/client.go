@@ -5,44 +5,32 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/avatarproxy/avatarproxy/config"
+	"github.com/avatarproxy/avatarproxy/netguard"
 )
 
 // MaxRedirects is how many redirects a fetch follows, all within the
 // upstream's own origin.
 const MaxRedirects = 3
 
-var (
-	// errForbiddenAddress marks a dial refused by the address guard.
-	errForbiddenAddress = errors.New("refusing to connect to a link-local or unspecified address")
-	// errRedirect marks a redirect the client refused to follow.
-	errRedirect = errors.New("redirect refused")
-)
+// errRedirect marks a redirect the client refused to follow.
+var errRedirect = errors.New("redirect refused")
 
 // NewTransport returns the transport for an upstream: its connect and
 // response-header timeouts, keep-alives, no proxy from the environment, and
-// a dial guard that refuses link-local addresses (cloud metadata services
-// live at 169.254.169.254) and the unspecified address. Loopback and
-// private addresses stay allowed: upstreams are often internal services.
-func NewTransport(cfg config.Upstream) *http.Transport {
-	connect, header, _ := cfg.Timeouts()
-	dialer := &net.Dialer{
-		Timeout:   connect,
-		KeepAlive: 30 * time.Second,
-		// Control runs after name resolution, on the address actually
-		// dialled, so a hostname that resolves to a forbidden address is
-		// caught too.
-		Control: refuseForbiddenAddress,
+// guard on every dial (netguard.Default when nil).
+func NewTransport(cfg config.Upstream, guard *netguard.Guard) *http.Transport {
+	if guard == nil {
+		guard = netguard.Default()
 	}
+	connect, header, _ := cfg.Timeouts()
 	return &http.Transport{
 		Proxy:                 nil,
-		DialContext:           dialer.DialContext,
+		DialContext:           guard.Dialer(connect).DialContext,
 		ForceAttemptHTTP2:     true,
 		MaxIdleConns:          100,
 		MaxIdleConnsPerHost:   32,
@@ -58,9 +46,9 @@ func NewTransport(cfg config.Upstream) *http.Transport {
 // origin (scheme, host and port) of the upstream's base_url or
 // url_template. The client has no overall timeout: callers bound each
 // fetch, body included, with a context deadline.
-func NewHTTPClient(cfg config.Upstream) *http.Client {
+func NewHTTPClient(cfg config.Upstream, guard *netguard.Guard) *http.Client {
 	return &http.Client{
-		Transport:     NewTransport(cfg),
+		Transport:     NewTransport(cfg, guard),
 		CheckRedirect: sameOriginRedirects(configuredOrigin(cfg)),
 	}
 }
@@ -105,22 +93,4 @@ func sameOriginRedirects(origin string) func(*http.Request, []*http.Request) err
 		}
 		return nil
 	}
-}
-
-// refuseForbiddenAddress is a net.Dialer.Control hook; it runs before the
-// connection attempt, so a refused address never sees a packet.
-func refuseForbiddenAddress(network, address string, _ syscall.RawConn) error {
-	host, _, err := net.SplitHostPort(address)
-	if err != nil {
-		return fmt.Errorf("dial guard: %w", err)
-	}
-	ip, err := netip.ParseAddr(host)
-	if err != nil {
-		return fmt.Errorf("dial guard: %w", err)
-	}
-	ip = ip.Unmap()
-	if ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() || ip.IsUnspecified() {
-		return fmt.Errorf("%w: %s", errForbiddenAddress, ip)
-	}
-	return nil
 }

@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/avatarproxy/avatarproxy/config"
+	"github.com/avatarproxy/avatarproxy/failure"
 )
 
 // KindDocSpace is ONLYOFFICE DocSpace.
@@ -155,17 +156,17 @@ func (s *docSpaceSource) Fetch(ctx context.Context, userID string, cond Validato
 		return nil, err
 	}
 	if photo.Response.Original == "" {
-		return nil, s.fetch.fail("bad-response", errors.New("photo response names no original"))
+		return nil, s.fetch.fail(failure.BadResponse, errors.New("photo response names no original"))
 	}
 	original, err := s.baseURL.Parse(photo.Response.Original)
 	if err != nil {
-		return nil, s.fetch.fail("bad-response", fmt.Errorf("original photo URL: %w", err))
+		return nil, s.fetch.fail(failure.BadResponse, fmt.Errorf("original photo URL: %w", err))
 	}
 	if strings.HasPrefix(path.Base(original.Path), defaultPhotoPrefix) {
 		return nil, ErrNotFound
 	}
 	if originOf(original) != s.origin {
-		return nil, s.fetch.fail("foreign-host", fmt.Errorf("original photo is on %s, not on base_url's host", original.Host))
+		return nil, s.fetch.fail(failure.ForeignHost, fmt.Errorf("original photo is on %s, not on base_url's host", original.Host))
 	}
 
 	version := Validators{ETag: original.String()}

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/avatarproxy/avatarproxy/config"
+	"github.com/avatarproxy/avatarproxy/failure"
+	"github.com/avatarproxy/avatarproxy/netguard"
 )
 
 // userAgent identifies the proxy to the providers.
@@ -34,7 +36,7 @@ func newFetcher(cfg config.Upstream, opt Options, header http.Header) *fetcher {
 	_, _, total := cfg.Timeouts()
 	return &fetcher{
 		upstream: cfg.Name,
-		client:   NewHTTPClient(cfg),
+		client:   NewHTTPClient(cfg, opt.Guard),
 		total:    total,
 		maxBytes: opt.MaxBytes,
 		observe:  opt.Observe,
@@ -60,7 +62,7 @@ func (f *fetcher) withDeadline(ctx context.Context) (context.Context, context.Ca
 func (f *fetcher) get(ctx context.Context, target string, cond Validators) (*response, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
 	if err != nil {
-		return nil, f.fail("bad-url", errors.New("cannot build the request URL"))
+		return nil, f.fail(failure.BadURL, errors.New("cannot build the request URL"))
 	}
 	req.Header = f.header.Clone()
 	if req.Header == nil {
@@ -86,7 +88,7 @@ func (f *fetcher) get(ctx context.Context, target string, cond Validators) (*res
 	switch {
 	case resp.StatusCode/100 == 2 && resp.ContentLength > f.maxBytes:
 		// A declared length is trusted to refuse early, never to accept.
-		err = f.fail("too-large", fmt.Errorf("%s: declared %d bytes, limit %d", describe(req.URL), resp.ContentLength, f.maxBytes))
+		err = f.fail(failure.TooLarge, fmt.Errorf("%s: declared %d bytes, limit %d", describe(req.URL), resp.ContentLength, f.maxBytes))
 	case resp.StatusCode/100 == 2:
 		r.body, err = f.readBody(ctx, req, resp.Body)
 	default:
@@ -108,7 +110,7 @@ func (f *fetcher) readBody(ctx context.Context, req *http.Request, body io.Reade
 		return nil, f.fail(reasonFor(ctx, err), requestError(req, fmt.Errorf("reading body: %w", err)))
 	}
 	if int64(len(b)) > f.maxBytes {
-		return nil, f.fail("too-large", fmt.Errorf("%s: body exceeds %d bytes", describe(req.URL), f.maxBytes))
+		return nil, f.fail(failure.TooLarge, fmt.Errorf("%s: body exceeds %d bytes", describe(req.URL), f.maxBytes))
 	}
 	return b, nil
 }
@@ -119,33 +121,38 @@ func (f *fetcher) report(code string, start time.Time) {
 	}
 }
 
-func (f *fetcher) fail(reason string, err error) *Error {
-	return &Error{Upstream: f.upstream, Reason: reason, Err: err}
+func (f *fetcher) fail(c *failure.Class, err error) *Error {
+	return newError(f.upstream, c, err)
 }
 
 // statusError is the failure for a status the provider's API never sends
 // for a good request.
 func (f *fetcher) statusError(r *response) *Error {
-	return f.fail("status-"+strconv.Itoa(r.status),
-		fmt.Errorf("%s: unexpected status %s", describe(r.url), http.StatusText(r.status)))
+	c := failure.UpstreamStatus
+	if r.status >= 500 {
+		c = failure.UpstreamServerFail
+	}
+	e := f.fail(c, fmt.Errorf("%s: unexpected status %s", describe(r.url), http.StatusText(r.status)))
+	e.Reason = "status-" + strconv.Itoa(r.status)
+	return e
 }
 
 // reasonFor classifies a failed request or body read.
-func reasonFor(ctx context.Context, err error) string {
+func reasonFor(ctx context.Context, err error) *failure.Class {
 	var netErr net.Error
 	switch {
-	case errors.Is(err, errForbiddenAddress):
-		return "forbidden-address"
+	case errors.Is(err, netguard.ErrForbidden):
+		return failure.ForbiddenAddress
 	case errors.Is(err, errRedirect):
-		return "redirect"
+		return failure.Redirect
 	case errors.Is(ctx.Err(), context.DeadlineExceeded),
 		errors.Is(err, context.DeadlineExceeded),
 		errors.As(err, &netErr) && netErr.Timeout():
-		return "timeout"
+		return failure.Timeout
 	case ctx.Err() != nil:
-		return "canceled"
+		return failure.Canceled
 	default:
-		return "unreachable"
+		return failure.Unreachable
 	}
 }
 
@@ -220,7 +227,7 @@ func (f *fetcher) getJSON(ctx context.Context, target string, v any) error {
 		return f.statusError(r)
 	}
 	if err := json.Unmarshal(r.body, v); err != nil {
-		return f.fail("bad-response", fmt.Errorf("%s: decoding JSON: %w", describe(r.url), err))
+		return f.fail(failure.BadResponse, fmt.Errorf("%s: decoding JSON: %w", describe(r.url), err))
 	}
 	return nil
 }

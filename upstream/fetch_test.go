@@ -213,7 +213,7 @@ func TestDialGuardAllowsLoopback(t *testing.T) {
 		_, _ = w.Write([]byte("ok"))
 	}))
 	defer srv.Close()
-	client := upstream.NewHTTPClient(httpUpstream(srv.URL + "/{user_id}"))
+	client := upstream.NewHTTPClient(httpUpstream(srv.URL+"/{user_id}"), nil)
 	resp, err := client.Get(srv.URL)
 	if err != nil {
 		t.Fatalf("loopback refused: %v", err)

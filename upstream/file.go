@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/avatarproxy/avatarproxy/config"
+	"github.com/avatarproxy/avatarproxy/failure"
 )
 
 // KindFile is a folder of image files.
@@ -88,11 +89,11 @@ func (s *fileSource) read(ctx context.Context, userID string, cond Validators) (
 		return nil, ErrNotFound
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, s.fail("canceled", err)
+		return nil, s.fail(failure.Canceled, err)
 	}
 	root, err := os.OpenRoot(s.root)
 	if err != nil {
-		return nil, s.fail("unreadable", err)
+		return nil, s.fail(failure.Unreadable, err)
 	}
 	defer root.Close()
 
@@ -104,7 +105,7 @@ func (s *fileSource) read(ctx context.Context, userID string, cond Validators) (
 		}
 		if err != nil {
 			// Includes a link that leads outside root.
-			return nil, s.fail("unreadable", err)
+			return nil, s.fail(failure.Unreadable, err)
 		}
 		if !fi.Mode().IsRegular() {
 			// Opening a FIFO would block; a directory has no image.
@@ -121,20 +122,20 @@ func (s *fileSource) readFile(root *os.Root, name, ext string, fi fs.FileInfo, c
 		return &Original{NotModified: true, Validators: v}, nil
 	}
 	if fi.Size() > s.maxBytes {
-		return nil, s.fail("too-large", fmt.Errorf("%s: %d bytes exceeds %d", name, fi.Size(), s.maxBytes))
+		return nil, s.fail(failure.TooLarge, fmt.Errorf("%s: %d bytes exceeds %d", name, fi.Size(), s.maxBytes))
 	}
 	f, err := root.Open(name)
 	if err != nil {
-		return nil, s.fail("unreadable", err)
+		return nil, s.fail(failure.Unreadable, err)
 	}
 	defer f.Close()
 	// The file may grow between Stat and read; the limit holds regardless.
 	body, err := io.ReadAll(io.LimitReader(f, s.maxBytes+1))
 	if err != nil {
-		return nil, s.fail("unreadable", err)
+		return nil, s.fail(failure.Unreadable, err)
 	}
 	if int64(len(body)) > s.maxBytes {
-		return nil, s.fail("too-large", fmt.Errorf("%s: exceeds %d bytes", name, s.maxBytes))
+		return nil, s.fail(failure.TooLarge, fmt.Errorf("%s: exceeds %d bytes", name, s.maxBytes))
 	}
 	return &Original{Body: body, Validators: v}, nil
 }
@@ -161,8 +162,8 @@ func unchanged(cond, current Validators, modTime time.Time) bool {
 	return err == nil && !modTime.Truncate(time.Second).After(since)
 }
 
-func (s *fileSource) fail(reason string, err error) *Error {
-	return &Error{Upstream: s.name, Reason: reason, Err: err}
+func (s *fileSource) fail(c *failure.Class, err error) *Error {
+	return newError(s.name, c, err)
 }
 
 // isFileID reports whether id can name a file directly inside root: not

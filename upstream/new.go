@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/avatarproxy/avatarproxy/config"
+	"github.com/avatarproxy/avatarproxy/netguard"
 )
 
 // DefaultMaxBytes bounds an original when Options.MaxBytes is not set.
@@ -31,6 +32,9 @@ type Options struct {
 	// circuit opens and false when it closes again. It runs inside the
 	// breaker's lock, so it must be quick and must not call the Source.
 	OnStateChange func(upstream string, open bool)
+	// Guard decides which addresses fetches may dial; nil means
+	// netguard.Default.
+	Guard *netguard.Guard
 }
 
 // New returns the Source for an upstream that passed validation against

@@ -7,7 +7,8 @@ package upstream
 
 import (
 	"context"
-	"errors"
+
+	"github.com/avatarproxy/avatarproxy/failure"
 )
 
 // Source fetches the original avatar of a user from one provider.
@@ -37,16 +38,25 @@ type Original struct {
 }
 
 // ErrNotFound means the provider has no avatar for the user.
-var ErrNotFound = errors.New("upstream: user has no avatar")
+var ErrNotFound error = failure.New(failure.NotFound, "upstream: user has no avatar")
 
-// Error is a failed fetch. Reason is a short token fit for the
-// X-Avatar-Fallback header and for logs: "timeout", "status-502",
-// "too-large", "unreachable", ...
+// Error is a failed fetch. Class says what it means; Reason is a short
+// token fit for the X-Avatar-Fallback header and for logs: the class's
+// name, or "status-502" and the like for an unexpected status.
 type Error struct {
 	Upstream string
+	Class    *failure.Class
 	Reason   string
 	Err      error
 }
+
+// newError returns the failure of upstream, of class c, caused by err.
+func newError(upstream string, c *failure.Class, err error) *Error {
+	return &Error{Upstream: upstream, Class: c, Reason: c.Name, Err: err}
+}
+
+// FailureClass implements failure.Classified.
+func (e *Error) FailureClass() *failure.Class { return e.Class }
 
 func (e *Error) Error() string {
 	if e.Err == nil {

@@ -1,0 +1,217 @@
+package proxy
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/avatarproxy/avatarproxy/cache"
+	"github.com/avatarproxy/avatarproxy/metrics"
+	"github.com/avatarproxy/avatarproxy/resize"
+	"github.com/avatarproxy/avatarproxy/upstream"
+)
+
+// originalState is what is known of a user's original.
+type originalState int
+
+const (
+	// originalFresh holds the image as the upstream last sent it.
+	originalFresh originalState = iota
+	// originalStale holds the last good image, served past its freshness
+	// because the upstream failed (the failure is in err).
+	originalStale
+	// originalMissing means the upstream has no avatar for the user.
+	originalMissing
+	// originalUnusable means the image cannot be rendered (why is in err),
+	// remembered so that every size does not try again until the upstream
+	// is asked anew.
+	originalUnusable
+	// originalFailed is a fetch that had no good copy to fall back on (the
+	// failure is in err), remembered briefly so that one broken avatar
+	// asked for again and again does not hammer the upstream, or trip its
+	// circuit breaker for all.
+	originalFailed
+)
+
+// original is a user's avatar as the upstream sent it, or what stands in
+// its place.
+type original struct {
+	state      originalState
+	body       []byte
+	hash       string // identifies body's content
+	validators upstream.Validators
+	err        error // why, for originalStale, originalUnusable and originalFailed
+	expires    time.Time
+}
+
+// good reports whether o holds an image worth rendering or revalidating.
+func (o *original) good() bool {
+	return o != nil && (o.state == originalFresh || o.state == originalStale)
+}
+
+// variantState is what a rendered variant stands for.
+type variantState int
+
+const (
+	// variantFresh is the user's avatar rendered from a fresh original.
+	variantFresh variantState = iota
+	// variantStale is rendered from a stale original: the upstream failed.
+	variantStale
+	// variantMissing is the requested default for a user without an avatar.
+	variantMissing
+	// variantNoImage is d=404 for a user without an avatar: no image at all.
+	variantNoImage
+	// variantDefault is a default image rendered for anyone, cached under
+	// its own key and shared by users.
+	variantDefault
+)
+
+// variant is one rendered avatar, ready to send.
+type variant struct {
+	state        variantState
+	body         []byte
+	contentType  string
+	etag         string
+	originalHash string // hash of the original it was rendered from; "" for defaults
+	expires      time.Time
+}
+
+// missing reports whether v stands for a user without an avatar.
+func (v *variant) missing() bool { return v.state == variantMissing || v.state == variantNoImage }
+
+// recentVersions are the version tokens lately seen for a user.
+type recentVersions struct{ tokens []string }
+
+const (
+	// keepStale is how long entries outlive their freshness, to be served
+	// when the upstream fails (the stale-if-error window we promise).
+	keepStale = 24 * time.Hour
+	// retryFailed is how long a failed revalidation waits before the next.
+	retryFailed = 10 * time.Second
+	// versionsKept bounds the version tokens remembered per user, so that
+	// clients holding a few older URLs do not purge the user on each request.
+	versionsKept = 4
+)
+
+// answer is what the avatar pipeline produced for a request.
+type answer struct {
+	v              *variant
+	cache          string // X-Cache: HIT, MISS or STALE
+	fallbackReason string // X-Avatar-Fallback: why the default was served instead
+}
+
+// avatars is the pipeline behind the avatar face: cache, fetch, resize.
+type avatars struct {
+	log     *slog.Logger
+	metrics *metrics.Metrics
+	resizer *resize.Resizer
+	gens    cache.Generations
+	// invalidate drops every cached copy of a user, here and in CDNs.
+	invalidate func(ctx context.Context, upstream, userID, cause string)
+	variants   *cache.Tier[variant]
+	originals  *cache.Tier[original]
+	versions   *cache.Tier[recentVersions]
+	renders    *cache.Group[*variant]
+	// revalidating holds the keys of variants being refreshed now.
+	revalidating sync.Map
+	fetches      *cache.Group[*original]
+	ttl          time.Duration
+	negTTL       time.Duration
+	quality      int
+	now          func() time.Time
+}
+
+// userKey identifies a user of an upstream in the generation store.
+func userKey(upstream, userID string) string { return upstream + "\x00" + userID }
+
+func originalKey(req *avatarRequest, gen uint64) string {
+	return userKey(req.upstream.name, req.userID) + "\x00" + strconv.FormatUint(gen, 10)
+}
+
+func variantKey(req *avatarRequest, gen uint64) string {
+	return originalKey(req, gen) + "\x00" + strconv.Itoa(req.edge) + "\x00" + string(req.format) +
+		"\x00" + req.crop + "\x00" + req.whenMissing
+}
+
+func (s *Server) newAvatars(opt Options) (*avatars, error) {
+	c := s.cfg.Cache
+	m := s.metrics
+	evicted := m.CacheEvictions.Inc
+	// Variants are what clients ask for; originals only feed new sizes.
+	variants, err := cache.NewTier(cache.TierConfig[variant]{
+		MaxBytes: int64(c.MaxBytes) * 3 / 4, Size: func(v *variant) int { return len(v.body) }, OnEvict: evicted,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("variant cache: %w", err)
+	}
+	originals, err := cache.NewTier(cache.TierConfig[original]{
+		MaxBytes: int64(c.MaxBytes) / 4, Size: func(o *original) int { return len(o.body) }, OnEvict: evicted,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("original cache: %w", err)
+	}
+	versions, err := cache.NewTier(cache.TierConfig[recentVersions]{
+		MaxBytes: max(int64(c.MaxBytes)/100, 1<<20),
+		Size:     func(r *recentVersions) int { return len(r.tokens) * maxVersionLen },
+	})
+	if err != nil {
+		return nil, fmt.Errorf("version cache: %w", err)
+	}
+	s.tiers = append(s.tiers, variants, originals, versions)
+	m.GaugeFunc("avatarproxy_cache_size_bytes", "Approximate bytes held by a cache tier.",
+		prometheus.Labels{"tier": metrics.TierVariant}, func() float64 { return float64(variants.Bytes()) })
+	m.GaugeFunc("avatarproxy_cache_size_bytes", "Approximate bytes held by a cache tier.",
+		prometheus.Labels{"tier": metrics.TierOriginal}, func() float64 { return float64(originals.Bytes()) })
+
+	rz := opt.Resizer
+	if rz == nil {
+		rz = resize.New(resize.PoolConfig{
+			Workers: s.cfg.Resize.Workers,
+			Queue:   s.cfg.Resize.Queue,
+			Limits: resize.Limits{
+				MaxSourceBytes:  int64(s.cfg.Resize.MaxSourceBytes),
+				MaxSourcePixels: s.cfg.Resize.MaxSourcePixels,
+
+				MaxSourceDecodedBytes: int64(s.cfg.Resize.MaxSourceDecodedBytes),
+			},
+			Observe: func(f resize.Format, d time.Duration) {
+				m.ResizeDuration.WithLabelValues(string(f)).Observe(d.Seconds())
+			},
+		})
+	}
+	m.GaugeFunc("avatarproxy_resize_running", "Resizes running now.", nil,
+		func() float64 { running, _ := rz.Stats(); return float64(running) })
+	m.GaugeFunc("avatarproxy_resize_queued", "Resizes waiting for a worker; beyond resize.queue requests get 503.", nil,
+		func() float64 { _, queued := rz.Stats(); return float64(queued) })
+	gens := opt.Generations
+	if gens == nil {
+		gens = cache.NewLocalGenerations(c.TTL.D() + keepStale)
+	}
+	// The slowest honest fetch plus a resize bounds the collapsed work.
+	var longest time.Duration
+	for _, u := range s.cfg.Upstreams {
+		_, _, total := u.Timeouts()
+		longest = max(longest, total)
+	}
+	return &avatars{
+		log:        s.log,
+		metrics:    m,
+		resizer:    rz,
+		gens:       gens,
+		invalidate: s.Invalidate,
+		variants:   variants,
+		originals:  originals,
+		versions:   versions,
+		renders:    cache.NewGroup[*variant](longest + 30*time.Second),
+		fetches:    cache.NewGroup[*original](longest + 5*time.Second),
+		ttl:        c.TTL.D(),
+		negTTL:     c.NegativeTTL.D(),
+		quality:    s.cfg.Resize.Quality,
+		now:        time.Now,
+	}, nil
+}
