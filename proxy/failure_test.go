@@ -150,3 +150,31 @@ func TestEdgeLimitIsOne(t *testing.T) {
 		t.Errorf("got %dx%d, want the %d limit", info.Width, info.Height, resize.MaxEdge)
 	}
 }
+
+// An upstream whose failures count it unwell opens its circuit, and the
+// proxy says so in its log.
+func TestCircuitOpeningIsLogged(t *testing.T) {
+	h := newHarness(t, nil)
+	var logged bytes.Buffer
+	var mu sync.Mutex
+	h.srv.log = slog.New(slog.NewTextHandler(lockedWriter{&mu, &logged}, nil))
+	for i := range 5 {
+		user := fmt.Sprintf("u%d", i)
+		h.origin.fail(user, http.StatusBadGateway)
+		r := h.get("/avatar/web/" + user + "?format=png&size=8")
+		h.mustStatus(r, 200)
+		if got := r.Header.Get("X-Avatar-Fallback"); got != "status-502" {
+			t.Fatalf("X-Avatar-Fallback %q", got)
+		}
+	}
+	r := h.get("/avatar/web/u9?format=png&size=8")
+	if got := r.Header.Get("X-Avatar-Fallback"); got != failure.CircuitOpen.Name {
+		t.Fatalf("after five 502s: X-Avatar-Fallback %q, want %s", got, failure.CircuitOpen.Name)
+	}
+	mu.Lock()
+	text := logged.String()
+	mu.Unlock()
+	if !strings.Contains(text, "circuit open") || !strings.Contains(text, "upstream=web") {
+		t.Errorf("the open circuit was not logged: %s", text)
+	}
+}

@@ -83,10 +83,17 @@ func New(cfg *config.Config, opt Options) (*Server, error) {
 	s.guard = guard
 	for _, u := range cfg.Upstreams {
 		src, err := upstream.New(u, upstream.Options{
-			MaxBytes:      int64(cfg.Resize.MaxSourceBytes),
-			Observe:       s.metrics.ObserveUpstream,
-			OnStateChange: s.metrics.SetCircuitOpen,
-			Guard:         guard,
+			MaxBytes: int64(cfg.Resize.MaxSourceBytes),
+			Observe:  s.metrics.ObserveUpstream,
+			Guard:    guard,
+			OnStateChange: func(name string, open bool) {
+				s.metrics.SetCircuitOpen(name, open)
+				if open {
+					s.log.Warn("circuit open: serving stale copies and defaults without asking the upstream", "upstream", name)
+				} else {
+					s.log.Info("circuit closed: the upstream answers again", "upstream", name)
+				}
+			},
 		})
 		if err != nil {
 			return nil, fmt.Errorf("upstream %s: %w", u.Name, err)

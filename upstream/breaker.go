@@ -10,43 +10,38 @@ import (
 	"github.com/avatarproxy/avatarproxy/failure"
 )
 
-// Defaults for a BreakerConfig left at zero.
+// The breaker's settings, which the README documents as fixed.
 const (
+	// DefaultBreakerFailures is how many failures in a row open a circuit.
 	DefaultBreakerFailures = 5
-	DefaultBreakerCooldown = 10 * time.Second
+	defaultBreakerCooldown = 10 * time.Second
 )
 
-// BreakerConfig tunes the circuit breaker New puts in front of every
-// network upstream.
-type BreakerConfig struct {
+// breakerConfig tunes a circuit breaker; tests shorten the cooldown.
+type breakerConfig struct {
 	// Failures is how many failures in a row open the circuit. Zero means
 	// DefaultBreakerFailures.
 	Failures uint32
 	// Cooldown is how long an open circuit refuses fetches before it lets
-	// one probe through. Zero or less means DefaultBreakerCooldown.
+	// one probe through. Zero or less means defaultBreakerCooldown.
 	Cooldown time.Duration
 }
 
-// WithBreaker returns src behind a circuit breaker, so that an upstream
+// newBreaker returns src behind a circuit breaker, so that an upstream
 // that is down costs its callers an immediate error rather than a timeout
-// each. Only failures that say the upstream is unwell count: timeouts,
-// unreachable hosts and 5xx statuses. While the circuit is open, Fetch
-// returns an *Error with Reason "circuit-open" without a request. After
+// each. Only failures whose class counts the upstream unwell count:
+// timeouts, unreachable hosts and 5xx statuses. While the circuit is open,
+// Fetch returns an *Error of class circuit-open without a request. After
 // the cooldown one probe goes through: success closes the circuit, failure
 // opens it again. The result implements Namer when src does, with
-// DisplayName behind the same breaker.
-func WithBreaker(name string, src Source, cfg BreakerConfig) Source {
-	return newBreaker(name, src, cfg, nil)
-}
-
-// newBreaker is WithBreaker with a hook called whenever the circuit opens
-// or closes again.
-func newBreaker(name string, src Source, cfg BreakerConfig, onChange func(upstream string, open bool)) Source {
+// DisplayName behind the same breaker. onChange, when set, is called
+// whenever the circuit opens or closes again.
+func newBreaker(name string, src Source, cfg breakerConfig, onChange func(upstream string, open bool)) Source {
 	if cfg.Failures == 0 {
 		cfg.Failures = DefaultBreakerFailures
 	}
 	if cfg.Cooldown <= 0 {
-		cfg.Cooldown = DefaultBreakerCooldown
+		cfg.Cooldown = defaultBreakerCooldown
 	}
 	st := gobreaker.Settings{
 		Name:    name,

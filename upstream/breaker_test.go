@@ -114,10 +114,8 @@ func TestBreakerOpens(t *testing.T) {
 		t.Run(fmt.Sprintf("failures=%d", failures), func(t *testing.T) {
 			o := newOrigin(t, status(http.StatusServiceUnavailable))
 			var tr transitions
-			src := o.source(t, upstream.Options{
-				Breaker:       upstream.BreakerConfig{Failures: failures, Cooldown: time.Hour},
-				OnStateChange: tr.record,
-			})
+			src := o.source(t, upstream.WithBreakerConfig(upstream.Options{OnStateChange: tr.record},
+				upstream.BreakerConfig{Failures: failures, Cooldown: time.Hour}))
 			failN(t, src, want-1)
 			tr.want(t)
 			failN(t, src, 1)
@@ -155,11 +153,8 @@ func TestBreakerIgnoresWhatIsNotAnOutage(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			o := newOrigin(t, status(http.StatusServiceUnavailable))
 			var tr transitions
-			src := o.source(t, upstream.Options{
-				MaxBytes:      16,
-				Breaker:       upstream.BreakerConfig{Cooldown: time.Hour},
-				OnStateChange: tr.record,
-			})
+			src := o.source(t, upstream.WithBreakerConfig(upstream.Options{MaxBytes: 16, OnStateChange: tr.record},
+				upstream.BreakerConfig{Cooldown: time.Hour}))
 			// One failure short of opening: any of what follows counted
 			// as a failure would open the circuit.
 			failN(t, src, upstream.DefaultBreakerFailures-1)
@@ -232,7 +227,7 @@ func TestBreakerProbe(t *testing.T) {
 	t.Run("success closes", func(t *testing.T) {
 		o := newOrigin(t, status(http.StatusServiceUnavailable))
 		var tr transitions
-		src := o.source(t, upstream.Options{Breaker: upstream.BreakerConfig{Cooldown: cooldown}, OnStateChange: tr.record})
+		src := o.source(t, upstream.WithBreakerConfig(upstream.Options{OnStateChange: tr.record}, upstream.BreakerConfig{Cooldown: cooldown}))
 		failN(t, src, upstream.DefaultBreakerFailures-1)
 		failThenRefused(t, o, src)
 		waitCooldown()
@@ -272,7 +267,7 @@ func TestBreakerProbe(t *testing.T) {
 	t.Run("failure reopens", func(t *testing.T) {
 		o := newOrigin(t, status(http.StatusServiceUnavailable))
 		var tr transitions
-		src := o.source(t, upstream.Options{Breaker: upstream.BreakerConfig{Cooldown: cooldown}, OnStateChange: tr.record})
+		src := o.source(t, upstream.WithBreakerConfig(upstream.Options{OnStateChange: tr.record}, upstream.BreakerConfig{Cooldown: cooldown}))
 		failN(t, src, upstream.DefaultBreakerFailures-1)
 		failThenRefused(t, o, src)
 		waitCooldown()
@@ -290,7 +285,7 @@ func TestBreakerProbe(t *testing.T) {
 	t.Run("hung-up probe", func(t *testing.T) {
 		o := newOrigin(t, status(http.StatusServiceUnavailable))
 		var tr transitions
-		src := o.source(t, upstream.Options{Breaker: upstream.BreakerConfig{Cooldown: cooldown}, OnStateChange: tr.record})
+		src := o.source(t, upstream.WithBreakerConfig(upstream.Options{OnStateChange: tr.record}, upstream.BreakerConfig{Cooldown: cooldown}))
 		failN(t, src, upstream.DefaultBreakerFailures)
 		waitCooldown()
 
@@ -321,7 +316,7 @@ func TestNewWrapsNetworkKinds(t *testing.T) {
 			if kind == "http" {
 				cfg = httpUpstream(o.srv.URL + "/{user_id}")
 			}
-			src := newSource(t, cfg, upstream.Options{Breaker: upstream.BreakerConfig{Cooldown: time.Hour}})
+			src := newSource(t, cfg, upstream.WithBreakerConfig(upstream.Options{}, upstream.BreakerConfig{Cooldown: time.Hour}))
 			user := "7"
 			if kind == "gravatar" {
 				user = gravatarHash
@@ -363,7 +358,7 @@ func TestBreakerKeepsNamer(t *testing.T) {
 	ac := fakeprovidertest.NewActiveCollab(t, "ac-token")
 	ac.AddUser("7", "Ada", "Lovelace")
 	src := newSource(t, config.Upstream{Name: "ac", Kind: "activecollab", BaseURL: ac.URL(), Token: "ac-token"},
-		upstream.Options{Breaker: upstream.BreakerConfig{Cooldown: time.Hour}})
+		upstream.WithBreakerConfig(upstream.Options{}, upstream.BreakerConfig{Cooldown: time.Hour}))
 	namer, ok := src.(upstream.Namer)
 	if !ok {
 		t.Fatal("activecollab source is not a Namer")

@@ -25,9 +25,9 @@ type Options struct {
 	// file kind it is called once per fetch with "200", "404", "304" or
 	// "error".
 	Observe func(upstream, code string, d time.Duration)
-	// Breaker tunes the circuit breaker in front of every upstream but the
-	// file kind; the zero value means the defaults.
-	Breaker BreakerConfig
+	// breaker tunes the circuit breaker in front of every upstream but the
+	// file kind; the zero value means the defaults. Only tests change it.
+	breaker breakerConfig
 	// OnStateChange, when set, is called with open true when an upstream's
 	// circuit opens and false when it closes again. It runs inside the
 	// breaker's lock, so it must be quick and must not call the Source.
@@ -39,7 +39,7 @@ type Options struct {
 
 // New returns the Source for an upstream that passed validation against
 // Kinds, built by the provider its kind names. Sources that reach the
-// network sit behind a circuit breaker (see WithBreaker); the file kind
+// network sit behind a circuit breaker (see newBreaker); the file kind
 // does not, since a local disk has no outage to shield callers from.
 func New(cfg config.Upstream, opt Options) (Source, error) {
 	p := ProviderOf(cfg.Kind)
@@ -53,7 +53,7 @@ func New(cfg config.Upstream, opt Options) (Source, error) {
 	if !HasBreaker(cfg.Kind) {
 		return src, nil
 	}
-	return newBreaker(cfg.Name, src, opt.Breaker, opt.OnStateChange), nil
+	return newBreaker(cfg.Name, src, opt.breaker, opt.OnStateChange), nil
 }
 
 // HasBreaker reports whether New puts the sources of kind behind a circuit

@@ -32,9 +32,6 @@ type Original struct {
 	Body        []byte
 	Validators  Validators
 	NotModified bool
-	// DisplayName is the user's name where the provider tells it, for
-	// initials avatars; empty otherwise.
-	DisplayName string
 }
 
 // ErrNotFound means the provider has no avatar for the user.
