@@ -8,6 +8,8 @@ import (
 	"go/parser"
 	"go/token"
 	"net/http"
+	"os"
+	"strings"
 	"testing"
 )
 
@@ -90,6 +92,32 @@ func TestOf(t *testing.T) {
 		got, known := Of(c.err)
 		if got != c.class || known != c.known {
 			t.Errorf("Of(%v) = %s, %v; want %s, %v", c.err, got.Name, known, c.class.Name, c.known)
+		}
+	}
+}
+
+// The README lists every reason a default image can be served for.
+func TestREADMEListsFallbackReasons(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var row string
+	for _, line := range strings.Split(string(readme), "\n") {
+		if strings.HasPrefix(line, "| `X-Avatar-Fallback` |") {
+			row = line
+		}
+	}
+	if row == "" {
+		t.Fatal("README has no X-Avatar-Fallback row")
+	}
+	for _, c := range All {
+		token := "`" + c.Name + "`"
+		if c == UpstreamStatus || c == UpstreamServerFail {
+			token = "`status-{code}`" // the reason carries the status
+		}
+		if c.Fallback && !strings.Contains(row, token) {
+			t.Errorf("README's X-Avatar-Fallback row lacks %s", token)
 		}
 	}
 }
