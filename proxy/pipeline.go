@@ -138,6 +138,9 @@ func variantKey(req *avatarRequest, gen uint64) string {
 		"\x00" + req.crop + "\x00" + req.whenMissing
 }
 
+// newAvatars builds the pipeline for the server's configuration: its cache
+// tiers and their gauges, the resize pool unless opt shares one, the
+// generation store and the groups that collapse concurrent work.
 func (s *Server) newAvatars(opt Options) (*avatars, error) {
 	c := s.cfg.Cache
 	m := s.metrics
