@@ -14,6 +14,13 @@ import (
 	"github.com/avatarproxy/avatarproxy/netguard"
 )
 
+// MinSourcePixels and MinSourceDecodedBytes are the least the source limits
+// may be set to: what the default avatars, 512 px RGBA squares, take.
+const (
+	MinSourcePixels       = 512 * 512
+	MinSourceDecodedBytes = MinSourcePixels * 4
+)
+
 // MaxEdge bounds resize.default_size, resize.max_size and every allowed
 // size: the largest edge the resize pipeline renders.
 const MaxEdge = 4096
@@ -302,11 +309,13 @@ func (r Resize) check(p *problems) {
 	if r.MaxSourceBytes <= 0 {
 		p.add("resize.max_source_bytes", "must be positive")
 	}
-	if r.MaxSourcePixels <= 0 {
-		p.add("resize.max_source_pixels", "must be positive")
+	// The default avatars pass through the same limits as originals: a
+	// limit below what they take would turn every fallback into an error.
+	if r.MaxSourcePixels < MinSourcePixels {
+		p.add("resize.max_source_pixels", "must be at least %d (the default avatars are %d pixels)", MinSourcePixels, MinSourcePixels)
 	}
-	if r.MaxSourceDecodedBytes <= 0 {
-		p.add("resize.max_source_decoded_bytes", "must be positive")
+	if r.MaxSourceDecodedBytes < MinSourceDecodedBytes {
+		p.add("resize.max_source_decoded_bytes", "must be at least %d (the default avatars take %d bytes decoded)", MinSourceDecodedBytes, MinSourceDecodedBytes)
 	}
 	if r.Workers < 0 {
 		p.add("resize.workers", "must not be negative")

@@ -8,6 +8,8 @@ import (
 	"image/color"
 	"image/png"
 	"testing"
+
+	"github.com/avatarproxy/avatarproxy/config"
 )
 
 // decode checks that b is a Size x Size PNG and returns its image.
@@ -217,4 +219,12 @@ func abs(n int) int {
 		return -n
 	}
 	return n
+}
+
+// The default avatars pass the least source limits configuration accepts.
+func TestDefaultsFitTheLeastSourceLimits(t *testing.T) {
+	if Size*Size > config.MinSourcePixels || Size*Size*4 > config.MinSourceDecodedBytes {
+		t.Fatalf("%d px defaults exceed config.MinSourcePixels %d or MinSourceDecodedBytes %d",
+			Size, config.MinSourcePixels, config.MinSourceDecodedBytes)
+	}
 }
