@@ -1,0 +1,73 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	_ "image/gif"
+	_ "image/jpeg"
+	_ "image/png"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	_ "golang.org/x/image/webp"
+
+	"github.com/avatarproxy/avatarproxy/internal/testproc"
+)
+
+// The metrics a live process exposes, after traffic of every kind, pass
+// Prometheus' own linter.
+func TestMetricsPassPromtool(t *testing.T) {
+	promtool, err := exec.LookPath("promtool")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("promtool is not installed; make test installs it")
+		}
+		t.Skip("promtool is not installed (make test installs it)")
+	}
+	root := t.TempDir()
+	copyFile(t, filepath.Join(testproc.RepoRoot(t), "examples", "avatars", "alice.jpg"), filepath.Join(root, "alice.jpg"))
+	o := newOrigin(t)
+	addr := testproc.FreeAddr(t)
+	cfg := writeConfig(t, fmt.Sprintf(`
+listen: %q
+security: {purge_token: secret}
+upstreams:
+  - {name: pics, kind: file, root: %q}
+  - {name: o, kind: http, url_template: "%s/a/{user_id}"}
+`, addr, root, o.URL))
+	p := startProxy(t, addr, t.TempDir(), testproc.Env(), "-config", cfg)
+	client := &http.Client{Timeout: mustNotHang}
+	for _, path := range []string{
+		"/avatar/pics/alice?size=40", "/avatar/pics/alice?size=40", "/avatar/pics/alice?size=40&format=avif",
+		"/avatar/pics/nobody", "/avatar/pics/alice?size=x", "/avatar/o/missing", "/avatar/o/broken", "/avatar/o/fine?size=8",
+		"/nowhere", "/healthz", "/readyz",
+	} {
+		get(t, client, p.url+path)
+	}
+	req, _ := http.NewRequest("POST", p.url+"/purge/pics/alice", nil)
+	req.Header.Set("Authorization", "Bearer secret")
+	if resp, err := client.Do(req); err != nil || resp.StatusCode != 204 {
+		t.Fatalf("purge: %v %v", resp, err)
+	}
+	_, body := get(t, client, p.url+"/metrics")
+	for _, family := range []string{
+		"avatarproxy_http_requests_total", "avatarproxy_http_request_duration_seconds", "avatarproxy_cache_hits_total",
+		"avatarproxy_cache_misses_total", "avatarproxy_cache_evictions_total", "avatarproxy_cache_size_bytes",
+		"avatarproxy_upstream_requests_total", "avatarproxy_upstream_request_duration_seconds",
+		"avatarproxy_resize_duration_seconds", "avatarproxy_invalidations_total", "avatarproxy_inflight_requests",
+		"avatarproxy_vips_memory_bytes", "go_goroutines", "process_resident_memory_bytes",
+	} {
+		if !strings.Contains(string(body), "# TYPE "+family+" ") {
+			t.Errorf("/metrics lacks %s", family)
+		}
+	}
+	cmd := exec.Command(promtool, "check", "metrics")
+	cmd.Stdin = bytes.NewReader(body)
+	if out, err := cmd.CombinedOutput(); err != nil || len(bytes.TrimSpace(out)) != 0 {
+		t.Fatalf("promtool check metrics: %v\n%s", err, out)
+	}
+}
