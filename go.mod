@@ -1,6 +1,6 @@
 module github.com/avatarproxy/avatarproxy
 
-go 1.26
+go 1.26.0
 
 require (
 	github.com/chromedp/chromedp v0.23.1
@@ -13,6 +13,7 @@ require (
 	go.uber.org/goleak v1.3.0
 	go.yaml.in/yaml/v3 v3.0.4
 	golang.org/x/image v0.29.0
+	golang.org/x/oauth2 v0.38.0
 	golang.org/x/sync v0.16.0
 	k8s.io/api v0.34.1
 	k8s.io/apimachinery v0.34.1

@@ -30,14 +30,26 @@ type Upstream struct {
 	Root              string `yaml:"root"`         // file
 	URLTemplate       string `yaml:"url_template"` // http
 	BaseURL           string `yaml:"base_url"`     // box, docspace, activecollab, gravatar
-	Token             string `yaml:"token"`        // box: service bearer token; activecollab: X-Angie-AuthApiToken
-	APIKey            string `yaml:"api_key"`      // docspace
+	Token             string `yaml:"token"`        // box: fixed bearer token; activecollab: X-Angie-AuthApiToken
+	APIKey            string `yaml:"api_key"`      // docspace: API key or OAuth access token
 	PassthroughPrefix string `yaml:"passthrough_prefix"`
 	WebhookSecret     string `yaml:"webhook_secret"`
 	// Per-upstream network limits; zero means the defaults below.
 	ConnectTimeout Duration `yaml:"connect_timeout"` // default 2s
 	HeaderTimeout  Duration `yaml:"header_timeout"`  // default 5s
 	Timeout        Duration `yaml:"timeout"`         // whole fetch, default 10s
+	// Box Client Credentials Grant, instead of token: the application's id
+	// and secret, and the account its tokens act as, enterprise_id or
+	// user_id.
+	ClientID     string `yaml:"client_id"`
+	ClientSecret string `yaml:"client_secret"`
+	EnterpriseID string `yaml:"enterprise_id"`
+	UserID       string `yaml:"user_id"`
+	TokenURL     string `yaml:"token_url"` // default https://api.box.com/oauth2/token
+	// DocSpace login, instead of api_key, exchanged at
+	// /api/2.0/authentication for session tokens.
+	UserName string `yaml:"user_name"`
+	Password string `yaml:"password"`
 }
 
 // Cache configures the in-process tiers and the optional shared Redis tier.

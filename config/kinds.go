@@ -18,6 +18,16 @@ type KeyRule struct {
 // kind-specific keys it takes. Setting a key it does not list is a problem.
 type KindRules struct {
 	Keys map[string]KeyRule
+	// Check, when set, weighs an upstream's keys together, after each was
+	// checked on its own: keys that stand in for each other, exclude or
+	// need each other. Each problem names its key.
+	Check func(u Upstream) []KeyProblem
+}
+
+// KeyProblem is what is wrong with one key of an upstream. Its text names
+// keys, never values, which may be secrets.
+type KeyProblem struct {
+	Key, Problem string
 }
 
 // Kind is one upstream kind's name and schema, as NewKinds takes them.
@@ -50,7 +60,7 @@ func NewKinds(kinds ...Kind) Kinds {
 			}
 		}
 		k.names = append(k.names, kind.Name)
-		k.rules[kind.Name] = KindRules{Keys: maps.Clone(kind.Rules.Keys)}
+		k.rules[kind.Name] = KindRules{Keys: maps.Clone(kind.Rules.Keys), Check: kind.Rules.Check}
 	}
 	return k
 }

@@ -154,6 +154,11 @@ func (u Upstream) check(p *problems, label string, kinds Kinds) {
 			}
 		}
 	}
+	if check := kinds.rules[u.Kind].Check; check != nil {
+		for _, kp := range check(u) {
+			p.add(label+"."+kp.Key, "%s", kp.Problem)
+		}
+	}
 	for _, t := range []struct {
 		key string
 		d   Duration
@@ -217,6 +222,13 @@ func (u Upstream) kindKeys() []kindKey {
 		{"base_url", u.BaseURL},
 		{"token", u.Token},
 		{"api_key", u.APIKey},
+		{"client_id", u.ClientID},
+		{"client_secret", u.ClientSecret},
+		{"enterprise_id", u.EnterpriseID},
+		{"user_id", u.UserID},
+		{"token_url", u.TokenURL},
+		{"user_name", u.UserName},
+		{"password", u.Password},
 		{"passthrough_prefix", u.PassthroughPrefix},
 		{"webhook_secret", u.WebhookSecret},
 		{"connect_timeout", duration(u.ConnectTimeout)},

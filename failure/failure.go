@@ -57,6 +57,10 @@ var (
 	ForeignHost        = &Class{"foreign-host", http.StatusBadGateway, true, ShowsHealthy, "upstream pointed to another host"}
 	Unreadable         = &Class{"unreadable", http.StatusBadGateway, true, ShowsHealthy, "upstream file unreadable"}
 	Unexpected304      = &Class{"unexpected-304", http.StatusBadGateway, true, ShowsHealthy, "upstream confirmed a copy never asked for"}
+	// Auth is an upstream that refused the proxy's credentials, or whose
+	// token endpoint answered no token: a configuration to fix, not an
+	// outage, so the breaker stays closed.
+	Auth = &Class{"auth", http.StatusBadGateway, true, ShowsHealthy, "upstream refused the proxy's credentials"}
 	// NotFound is a user without an avatar: the requested default (d)
 	// answers, not a fallback.
 	NotFound = &Class{"not-found", http.StatusNotFound, false, ShowsHealthy, "no avatar"}
@@ -99,7 +103,7 @@ var (
 // All lists every class, for tests and documentation.
 var All = []*Class{
 	Timeout, Unreachable, UpstreamServerFail, UpstreamStatus, CircuitOpen, Canceled, BadURL,
-	ForbiddenAddress, Redirect, BadResponse, ForeignHost, Unreadable, Unexpected304, NotFound,
+	ForbiddenAddress, Redirect, BadResponse, ForeignHost, Unreadable, Unexpected304, Auth, NotFound,
 	TooLarge, Unsupported, BadImage, RenderFailed,
 	Busy, TimedOut, ClientGone, Internal,
 	BadRequest, Unauthorized, Forbidden, NoRoute, MethodNotAllowed, BodyTooLarge,

@@ -18,17 +18,17 @@ type boxProvider struct{}
 func (boxProvider) Kind() string { return KindBox }
 
 func (boxProvider) Config() config.KindRules {
-	return networkRules(map[string]config.KeyRule{
+	return withBoxCredentials(networkRules(map[string]config.KeyRule{
 		"base_url":           {Required: true},
-		"token":              {Required: true}, // service bearer token
 		"passthrough_prefix": {},
-	})
+	}))
 }
 
 func (boxProvider) newSource(cfg config.Upstream, opt Options) Source {
 	_, base := parseBaseURL(cfg)
-	header := http.Header{"Authorization": {"Bearer " + cfg.Token}}
-	return &boxSource{fetch: newFetcher(cfg, opt, header), base: base}
+	fetch := newFetcher(cfg, opt, nil)
+	boxAuth(cfg, fetch)
+	return &boxSource{fetch: fetch, base: base}
 }
 
 // RecognizeChange: POST /users/{id}/avatar uploads an avatar, DELETE

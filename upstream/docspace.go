@@ -30,22 +30,19 @@ type docSpaceProvider struct{}
 func (docSpaceProvider) Kind() string { return KindDocSpace }
 
 func (docSpaceProvider) Config() config.KindRules {
-	return networkRules(map[string]config.KeyRule{
+	return withDocSpaceCredentials(networkRules(map[string]config.KeyRule{
 		"base_url":           {Required: true},
-		"api_key":            {Required: true},
 		"passthrough_prefix": {},
 		"webhook_secret":     {},
-	})
+	}))
 }
 
 func (docSpaceProvider) newSource(cfg config.Upstream, opt Options) Source {
 	baseURL, base := parseBaseURL(cfg)
-	header := http.Header{
-		"Authorization": {cfg.APIKey},
-		"Accept":        {"application/json"},
-	}
+	fetch := newFetcher(cfg, opt, http.Header{"Accept": {"application/json"}})
+	docSpaceAuth(cfg, fetch, base)
 	return &docSpaceSource{
-		fetch:   newFetcher(cfg, opt, header),
+		fetch:   fetch,
 		baseURL: baseURL,
 		base:    base,
 		origin:  originOf(baseURL),

@@ -30,6 +30,9 @@ type fetcher struct {
 	observe  func(upstream, code string, d time.Duration)
 	// header is sent with every request: credentials and Accept.
 	header http.Header
+	// token, when set, supplies the Authorization of every request and is
+	// renewed when the API answers 401.
+	token *tokenCache
 }
 
 func newFetcher(cfg config.Upstream, opt Options, header http.Header) *fetcher {
@@ -58,8 +61,34 @@ func (f *fetcher) withDeadline(ctx context.Context) (context.Context, context.Ca
 }
 
 // get sends a GET, conditional when cond carries validators, and reads a
-// successful body up to the byte limit.
+// successful body up to the byte limit. With a token, a 401 renews it and
+// the request is sent once more: a token can be revoked, or expire early
+// by the provider's clock, before its renewal is due.
 func (f *fetcher) get(ctx context.Context, target string, cond Validators) (*response, error) {
+	if f.token == nil {
+		return f.send(ctx, target, cond, "")
+	}
+	var (
+		r   *response
+		err error
+	)
+	for range 2 {
+		var auth string
+		if auth, err = f.token.authorization(ctx); err != nil {
+			return nil, f.fail(reasonFor(ctx, err), err)
+		}
+		r, err = f.send(ctx, target, cond, auth)
+		if err != nil || r.status != http.StatusUnauthorized {
+			return r, err
+		}
+		f.token.refused(auth)
+	}
+	return r, err
+}
+
+// send is one GET of get, with authorization as its Authorization header
+// when it is not empty.
+func (f *fetcher) send(ctx context.Context, target string, cond Validators, authorization string) (*response, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
 	if err != nil {
 		return nil, f.fail(failure.BadURL, errors.New("cannot build the request URL"))
@@ -69,6 +98,9 @@ func (f *fetcher) get(ctx context.Context, target string, cond Validators) (*res
 		req.Header = make(http.Header)
 	}
 	req.Header.Set("User-Agent", userAgent)
+	if authorization != "" {
+		req.Header.Set("Authorization", authorization)
+	}
 	if cond.ETag != "" {
 		req.Header.Set("If-None-Match", cond.ETag)
 	}
@@ -141,6 +173,8 @@ func (f *fetcher) statusError(r *response) *Error {
 func reasonFor(ctx context.Context, err error) *failure.Class {
 	var netErr net.Error
 	switch {
+	case errors.Is(err, errNoToken):
+		return failure.Auth
 	case errors.Is(err, netguard.ErrForbidden):
 		return failure.ForbiddenAddress
 	case errors.Is(err, errRedirect):

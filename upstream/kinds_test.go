@@ -98,8 +98,8 @@ func TestDocSpace(t *testing.T) {
 	}
 
 	for _, r := range ds.Requests() {
-		if r.Credential != "ds-key" {
-			t.Errorf("%s %s carried %q, want the API key", r.Method, r.URI, r.Credential)
+		if r.Credential != "Bearer ds-key" {
+			t.Errorf("%s %s carried %q, want Bearer and the API key", r.Method, r.URI, r.Credential)
 		}
 	}
 

@@ -6,7 +6,6 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
-	"slices"
 	"strings"
 	"sync"
 )
@@ -25,11 +24,13 @@ const BoxCookie = "box_visitor_id"
 // boxMaxPic is the largest avatar upload Box accepts.
 const boxMaxPic = 1 << 20
 
-// Box fakes the Box API's user avatar endpoints under /2.0. Every request
+// Box fakes the Box API's user avatar endpoints under /2.0, and its token
+// endpoint for Client Credentials Grant (see SetApp). Every API request
 // needs Authorization: Bearer with one of the fake's tokens.
 type Box struct {
 	*server
 	tokens []string
+	auth   boxAuth
 
 	mu      sync.Mutex
 	avatars map[string][]byte
@@ -44,6 +45,7 @@ func StartBox(tokens ...string) (*Box, error) {
 	b.handle(BoxGetAvatar, pathID, b.getAvatar)
 	b.handle(BoxUploadAvatar, pathID, jsonRoute(&b.mu, b.authorized, b.uploadAvatar))
 	b.handle(BoxDeleteAvatar, pathID, jsonRoute(&b.mu, b.authorized, b.deleteAvatar))
+	b.handle(BoxToken, func(*http.Request) string { return "" }, b.token)
 	if err := b.start(); err != nil {
 		return nil, err
 	}
@@ -87,15 +89,16 @@ func bearerToken(r *http.Request) string {
 	return token
 }
 
-// authorized answers 401 as Box does, with an empty body and a
-// WWW-Authenticate challenge, unless the request carries a good token.
+// authorized answers 401 as Box does, with its error JSON and a
+// WWW-Authenticate challenge, unless the request carries a good token: an
+// unknown, expired or revoked one gets the same answer.
 func (b *Box) authorized(w http.ResponseWriter, r *http.Request) bool {
 	http.SetCookie(w, &http.Cookie{Name: BoxCookie, Value: "fake-visitor", Path: "/", HttpOnly: true})
-	token := bearerToken(r)
-	ok := token != "" && (len(b.tokens) == 0 || slices.Contains(b.tokens, token))
+	ok := b.accepts(bearerToken(r))
 	if !ok {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="Service", error="invalid_token", error_description="The access token provided is invalid."`)
-		w.WriteHeader(http.StatusUnauthorized)
+		status, body := boxError(http.StatusUnauthorized, "unauthorized", "Unauthorized")
+		writeJSON(w, status, body)
 	}
 	return ok
 }

@@ -44,14 +44,16 @@ var docSpaceSizes = []struct {
 	{"retina", 360}, {"max", 200}, {"big", 82}, {"medium", 48}, {"small", 32},
 }
 
-// DocSpace fakes ONLYOFFICE DocSpace's people and photo API. API and
-// storage requests need an Authorization header equal to the API key.
+// DocSpace fakes ONLYOFFICE DocSpace's people and photo API and its login
+// (see AddAccount). API and storage requests need an Authorization header:
+// the API key, bare or as "Bearer {key}", or a live session token.
 // Photo URLs are relative and carry a ?hash= that changes with every
 // change of the photo, as DocSpace's do; the file name alone stays the
 // same, so an old URL serves the new photo.
 type DocSpace struct {
 	*server
 	apiKey string
+	auth   docSpaceAuth
 
 	mu          sync.Mutex
 	people      map[string]*person
@@ -68,13 +70,14 @@ type person struct {
 	hash                string
 }
 
-// StartDocSpace starts a DocSpace fake that accepts apiKey. Close stops
-// it.
+// StartDocSpace starts a DocSpace fake that accepts apiKey, or only
+// session tokens when apiKey is empty. Close stops it.
 func StartDocSpace(apiKey string) (*DocSpace, error) {
 	d := &DocSpace{
 		apiKey: apiKey,
 		people: make(map[string]*person),
 		temp:   make(map[string][]byte),
+		auth:   newDocSpaceAuth(),
 	}
 	d.server = newServer(func(r *http.Request) string { return r.Header.Get("Authorization") })
 	fileID := func(r *http.Request) string {
@@ -91,6 +94,7 @@ func StartDocSpace(apiKey string) (*DocSpace, error) {
 	d.handle(DocSpacePhotoFile, fileID, d.photoFile)
 	d.handle(DocSpaceTempFile, none, d.tempFile)
 	d.handle(DocSpaceDefaultPhoto, none, d.defaultPhoto)
+	d.handle(DocSpaceAuthenticate, none, d.authenticate)
 	if err := d.start(); err != nil {
 		return nil, err
 	}
@@ -197,9 +201,10 @@ func defaultPhotoName(edge int) string {
 	return fmt.Sprintf("%s%d-%d.png", defaultPhotoStart, edge, edge)
 }
 
-// authorized answers 401 unless the request carries the API key.
+// authorized answers 401 unless the request carries the API key or a
+// live session token.
 func (d *DocSpace) authorized(w http.ResponseWriter, r *http.Request) bool {
-	if r.Header.Get("Authorization") != d.apiKey {
+	if !d.accepts(r.Header.Get("Authorization")) {
 		status, body := docSpaceError(http.StatusUnauthorized, "Unauthorized")
 		writeJSON(w, status, body)
 		return false

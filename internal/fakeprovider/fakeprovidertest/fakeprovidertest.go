@@ -15,7 +15,8 @@ func NewBox(t testing.TB, tokens ...string) *fakeprovider.Box {
 	return started(t, fake, err)
 }
 
-// NewDocSpace starts a DocSpace fake that accepts apiKey.
+// NewDocSpace starts a DocSpace fake that accepts apiKey, or only session
+// tokens when apiKey is empty.
 func NewDocSpace(t testing.TB, apiKey string) *fakeprovider.DocSpace {
 	fake, err := fakeprovider.StartDocSpace(apiKey)
 	return started(t, fake, err)
