@@ -11,6 +11,7 @@ import (
 	"github.com/avatarproxy/avatarproxy/internal/fakeprovider"
 	"github.com/avatarproxy/avatarproxy/internal/fakeprovider/fakeprovidertest"
 	"github.com/avatarproxy/avatarproxy/internal/testimages"
+	"github.com/avatarproxy/avatarproxy/internal/testproc"
 )
 
 // The binary against a Box fake that issues tokens to a Client Credentials
@@ -20,7 +21,6 @@ import (
 // default image with the reason "auth", the log naming the provider's
 // reason and never the secret.
 func TestProviderCredentials(t *testing.T) {
-	needBinary(t)
 	const (
 		secret        = "box-secret-in-the-environment-91c3"
 		wrongSecret   = "a-wrong-box-secret-4d7e"
@@ -35,7 +35,7 @@ func TestProviderCredentials(t *testing.T) {
 	for i := range 21 {
 		box.SetAvatar(fmt.Sprint(1000+i), testimages.SeededJPEG(fmt.Sprint("ccg-", i), 64, 64))
 	}
-	addr := freeAddr(t)
+	addr := testproc.FreeAddr(t)
 	cfg := writeConfig(t, fmt.Sprintf(`
 listen: %q
 upstreams:
@@ -44,7 +44,7 @@ upstreams:
   - {name: ds, kind: docspace, base_url: %q, user_name: avatars, password: "${DS_PASSWORD}"}
   - {name: dswrong, kind: docspace, base_url: %q, user_name: avatars, password: %q}
 `, addr, box.BaseURL(), box.TokenURL(), box.BaseURL(), box.TokenURL(), wrongSecret, ds.URL(), ds.URL(), wrongPassword))
-	p := startProxy(t, addr, t.TempDir(), testEnv("BOX_CLIENT_SECRET="+secret, "DS_PASSWORD="+password), "-config", cfg)
+	p := startProxy(t, addr, t.TempDir(), testproc.Env("BOX_CLIENT_SECRET="+secret, "DS_PASSWORD="+password), "-config", cfg)
 	client := &http.Client{Timeout: mustNotHang}
 
 	fetchAvatar := func(t *testing.T, path string) error {
@@ -84,7 +84,7 @@ upstreams:
 			t.Errorf("%s: %d, X-Avatar-Fallback %q, want the default image for auth", path, resp.StatusCode, resp.Header.Get("X-Avatar-Fallback"))
 		}
 	}
-	logs := p.logs.String()
+	logs := p.Output.String()
 	for _, reason := range []string{"invalid_grant", "User authentication failed"} {
 		if !strings.Contains(logs, reason) {
 			t.Errorf("the log does not say %q:\n%s", reason, logs)
