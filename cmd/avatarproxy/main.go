@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -69,7 +70,24 @@ func run(args, environ []string) int {
 	return 0
 }
 
+// memoryHeadroom is what the Go heap may hold beyond the cache: requests in
+// flight, originals being fetched, collection garbage.
+const memoryHeadroom = 144 << 20
+
+// limitMemory gives the Go runtime a soft memory limit of the cache plus
+// headroom, unless GOMEMLIMIT sets one. Without it the heap grows to twice
+// what is live, and the cache is most of what is live.
+func limitMemory(cfg *config.Config, log *slog.Logger) {
+	if os.Getenv("GOMEMLIMIT") != "" {
+		return
+	}
+	limit := int64(cfg.Cache.MaxBytes) + memoryHeadroom
+	debug.SetMemoryLimit(limit)
+	log.Info("Go memory limit set", "bytes", limit)
+}
+
 func serve(cfg *config.Config, log *slog.Logger) error {
+	limitMemory(cfg, log)
 	resize.Startup()
 	defer resize.Shutdown()
 

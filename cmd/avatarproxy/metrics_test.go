@@ -7,7 +7,6 @@ import (
 	_ "image/jpeg"
 	_ "image/png"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -21,13 +20,7 @@ import (
 // The metrics a live process exposes, after traffic of every kind, pass
 // Prometheus' own linter.
 func TestMetricsPassPromtool(t *testing.T) {
-	promtool, err := exec.LookPath("promtool")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("promtool is not installed; make test installs it")
-		}
-		t.Skip("promtool is not installed (make test installs it)")
-	}
+	promtool := testproc.Need(t, "promtool")
 	root := t.TempDir()
 	copyFile(t, filepath.Join(testproc.RepoRoot(t), "examples", "avatars", "alice.jpg"), filepath.Join(root, "alice.jpg"))
 	o := newOrigin(t)
@@ -69,5 +62,34 @@ upstreams:
 	cmd.Stdin = bytes.NewReader(body)
 	if out, err := cmd.CombinedOutput(); err != nil || len(bytes.TrimSpace(out)) != 0 {
 		t.Fatalf("promtool check metrics: %v\n%s", err, out)
+	}
+}
+
+// The Go heap is held to the cache plus headroom unless GOMEMLIMIT says
+// otherwise, so that it does not grow to twice the cache.
+func TestGoMemoryLimitFollowsTheCache(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		env  []string
+		want int64
+	}{
+		{"from cache.max_bytes", nil, 64<<20 + memoryHeadroom},
+		{"GOMEMLIMIT wins", []string{"GOMEMLIMIT=300MiB"}, 300 << 20},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			addr := testproc.FreeAddr(t)
+			cfg := writeConfig(t, fmt.Sprintf(`
+listen: %q
+cache: {max_bytes: 64MiB}
+upstreams:
+  - {name: local, kind: file, root: %q}
+`, addr, filepath.Join(testproc.RepoRoot(t), "examples", "avatars")))
+			p := startProxy(t, addr, t.TempDir(), testproc.Env(c.env...), "-config", cfg)
+			_, body := get(t, &http.Client{Timeout: mustNotHang}, p.url+"/metrics")
+			want := fmt.Sprintf("go_gc_gomemlimit_bytes %g\n", float64(c.want))
+			if !strings.Contains(string(body), want) {
+				t.Errorf("/metrics lacks %q", strings.TrimSpace(want))
+			}
+		})
 	}
 }
