@@ -1,33 +1,27 @@
 package resize
 
-import (
-	"bytes"
-	"fmt"
-	"image/color"
-	"math"
-	"strings"
+/*
+#include <glib.h>
+#include "pipeline.h"
+*/
+import "C"
 
-	"github.com/h2non/bimg"
-	"golang.org/x/image/tiff"
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"unsafe"
+
+	// Registers TIFF with image.DecodeConfig, so that Inspect names a TIFF
+	// source when it refuses one.
+	_ "golang.org/x/image/tiff"
 )
 
-// The pipeline runs in three bimg calls with an uncompressed TIFF between
-// them, because one call cannot do everything right:
-//
-//   - geometry decodes, converts to sRGB and scales so the short side is
-//     the edge, cropping to the square unless an attention crop still has
-//     to choose where. It leaves orientation alone: bimg rotates a JPEG by
-//     re-encoding it without its ICC profile before shrink-on-load. And
-//     when bimg reloads a JPEG with shrink-on-load its rounding can leave
-//     the square a pixel short.
-//   - orient applies the EXIF orientation with libvips' autorot, on the
-//     small intermediate, whose TIFF header carries it.
-//   - finish crops (or, after such rounding, rescales a pixel and crops) to
-//     exactly edge x edge, flattens alpha for JPEG, strips metadata and
-//     encodes.
-//
-// The attention crop also runs faster on the decoded intermediate than on
-// bimg's lazily scaled source, which it would read several times over.
+// One cgo call, avp_resize in pipeline.c, runs the whole resize in libvips:
+// shrink-on-load, resize so that the short side is the edge, crop at the
+// centre or the attention point, EXIF orientation, conversion from an
+// embedded profile to sRGB, flattening onto white for JPEG, and encoding
+// without metadata. Nothing is encoded between the steps.
 
 const (
 	// attentionMaxAspect bounds how elongated a source may be for the
@@ -35,36 +29,31 @@ const (
 	// the centre is used.
 	attentionMaxAspect = 3
 
-	// avifSpeed is heifsave's speed as bimg passes it (libvips 8.14:
-	// 0..9, where effort = 9 - speed). bimg sends 0, the slowest, unless
-	// told otherwise; 8 encodes a 256 px avatar in about 15 ms instead of
-	// about 100 ms, and 9, faster still, makes files half as large again.
-	avifSpeed = 8
+	// avifEffort is heifsave's effort (libvips 8.14: 0..9, 4 by default).
+	// 1 encodes a 256 px avatar in about 15 ms instead of about 100 ms at
+	// 9; 0, faster still, makes files half as large again.
+	avifEffort = 1
 )
 
-var white = bimg.Color{R: 255, G: 255, B: 255}
+var (
+	sourceFormats = map[Format]C.int{
+		JPEG: C.AVP_SOURCE_JPEG, PNG: C.AVP_SOURCE_PNG, WebP: C.AVP_SOURCE_WEBP,
+		GIF: C.AVP_SOURCE_GIF, HEIF: C.AVP_SOURCE_HEIF, AVIF: C.AVP_SOURCE_HEIF,
+	}
+	outputFormats = map[Format]C.int{JPEG: C.AVP_JPEG, PNG: C.AVP_PNG, WebP: C.AVP_WEBP, AVIF: C.AVP_AVIF}
+)
 
 // process resizes src, whose header Inspect read into info. The caller
 // holds a worker.
 func process(src []byte, info Info, opt Options) ([]byte, Format, error) {
-	square, err := geometry(src, info, opt)
+	out, format, err := run(src, info, opt)
 	if err != nil {
 		return nil, "", err
 	}
-	if square, err = orient(square); err != nil {
-		return nil, "", err
-	}
-
-	format := opt.Format
-	if format == "" {
-		if format, err = family(square); err != nil {
-			return nil, "", err
+	if format == WebP {
+		if out, err = stripWebP(out); err != nil {
+			return nil, "", fmt.Errorf("resize: encode webp: %w", err)
 		}
-	}
-
-	out, err := finish(square, opt, format)
-	if err != nil {
-		return nil, "", err
 	}
 	// A wrong size would be served and cached for good; refuse it instead.
 	got, err := Inspect(out)
@@ -77,109 +66,69 @@ func process(src []byte, info Info, opt Options) ([]byte, Format, error) {
 	return out, format, nil
 }
 
-// geometry is the first step: it decodes src and returns an uncompressed
-// sRGB TIFF whose short side is opt.Edge, alpha and orientation kept.
-func geometry(src []byte, info Info, opt Options) ([]byte, error) {
-	o := bimg.Options{
-		Width:   opt.Edge,
-		Height:  opt.Edge,
-		Crop:    true,
-		Enlarge: true,
-		// Enlarging samples past the last row and column: repeat them
-		// rather than fade the edges to black.
-		Extend:       bimg.ExtendCopy,
-		NoAutoRotate: true, // see orient above
-		// Convert from an embedded ICC profile, not merely relabel.
-		OutputICC: "srgb",
-		Type:      bimg.TIFF,
+// run calls the libvips pipeline and returns the encoded output and its
+// format.
+func run(src []byte, info Info, opt Options) ([]byte, Format, error) {
+	source, ok := sourceFormats[info.Format]
+	if !ok || len(src) == 0 {
+		return nil, "", fmt.Errorf("%w: cannot load %s", ErrUnsupported, info.Format)
 	}
-	if opt.Attention {
-		long, short := max(info.Width, info.Height), min(info.Width, info.Height)
-		if long <= attentionMaxAspect*short {
-			// Fit inside long' x long' instead: the short side comes out
-			// as the edge and nothing is cropped yet.
-			side := int(math.Round(float64(long) * float64(opt.Edge) / float64(short)))
-			o.Width, o.Height, o.Crop = side, side, false
-		}
-	}
-
-	out, err := bimg.Resize(src, o)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %s", ErrBadImage, vipsReason(err))
-	}
-	return out, nil
-}
-
-// orient is the second step: libvips' autorot applies the orientation in
-// the intermediate's header. libvips set it from the EXIF data when it
-// loaded the source, and to 1 for HEIF, whose own rotation and mirroring
-// libheif applies while decoding.
-func orient(square []byte) ([]byte, error) {
-	out, err := bimg.NewImage(square).AutoRotate()
-	if err != nil {
-		return nil, fmt.Errorf("resize: orient: %s", vipsReason(err))
-	}
-	return out, nil
-}
-
-// family picks the output format of a source's own family from the
-// intermediate: PNG when it has an alpha channel, JPEG otherwise.
-func family(square []byte) (Format, error) {
-	cfg, err := tiff.DecodeConfig(bytes.NewReader(square))
-	if err != nil {
-		return "", fmt.Errorf("resize: read intermediate: %w", err)
-	}
-	// libvips writes alpha as unassociated, which x/image/tiff reports as
-	// non-premultiplied; opaque sRGB comes back as RGBA.
-	if cfg.ColorModel == color.NRGBAModel {
-		return PNG, nil
-	}
-	return JPEG, nil
-}
-
-// finish is the third step: it makes the intermediate exactly
-// opt.Edge x opt.Edge and encodes it as format without metadata.
-func finish(square []byte, opt Options, format Format) ([]byte, error) {
 	quality := opt.Quality
 	if quality == 0 {
 		quality = DefaultQuality
 	}
-	o := bimg.Options{
-		Width:         opt.Edge,
-		Height:        opt.Edge,
-		Crop:          true,
-		Enlarge:       true,
-		Extend:        bimg.ExtendCopy,
-		NoAutoRotate:  true, // done already
-		StripMetadata: true,
-		Quality:       quality,
+	long, short := max(info.Width, info.Height), min(info.Width, info.Height)
+	copt := C.avp_options{
+		source:      source,
+		width:       C.int(info.Width),
+		height:      C.int(info.Height),
+		edge:        C.int(opt.Edge),
+		attention:   cBool(opt.Attention && long <= attentionMaxAspect*short),
+		format:      C.AVP_FAMILY,
+		quality:     C.int(quality),
+		avif_effort: avifEffort,
 	}
-	if opt.Attention {
-		o.Gravity = bimg.GravitySmart
-	}
-	switch format {
-	case JPEG:
-		o.Type = bimg.JPEG
-		o.Background = white // bimg flattens only images with alpha
-	case PNG:
-		o.Type = bimg.PNG
-	case WebP:
-		o.Type = bimg.WEBP
-	case AVIF:
-		o.Type = bimg.AVIF
-		o.Speed = avifSpeed
+	if opt.Format != "" {
+		copt.format = outputFormats[opt.Format]
 	}
 
-	out, err := bimg.Resize(square, o)
-	if err != nil {
-		return nil, fmt.Errorf("resize: encode %s: %s", format, vipsReason(err))
+	var (
+		out    C.avp_output
+		reason *C.char
+	)
+	// libvips reads src only while the call runs (the loaders are
+	// sequential and the square is copied to memory before encoding), so
+	// the Go memory is passed as it is.
+	status := C.avp_resize(unsafe.Pointer(&src[0]), C.size_t(len(src)), &copt, &out, &reason)
+	format := outputFormat(out.format)
+	if status != C.AVP_OK {
+		why := vipsReason(errors.New(C.GoString(reason)))
+		C.g_free(C.gpointer(reason))
+		if status == C.AVP_FAILED_DECODE {
+			return nil, "", fmt.Errorf("%w: %s", ErrBadImage, why)
+		}
+		return nil, "", fmt.Errorf("resize: encode %s: %s", format, why)
 	}
-	if format == WebP {
-		if out, err = stripWebP(out); err != nil {
-			return nil, fmt.Errorf("resize: encode webp: %w", err)
+	encoded := C.GoBytes(out.buf, C.int(out.len))
+	C.g_free(C.gpointer(out.buf))
+	return encoded, format, nil
+}
+
+// outputFormat names the format avp_resize wrote.
+func outputFormat(c C.int) Format {
+	for f, fc := range outputFormats {
+		if fc == c {
+			return f
 		}
 	}
-	return out, nil
+	return Format(fmt.Sprint("format ", c))
+}
+
+func cBool(b bool) C.int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // vipsReason shortens a libvips error, which can run to many lines of

@@ -568,23 +568,3 @@ func TestParseFormat(t *testing.T) {
 		t.Errorf("JPEG.ContentType() = %q", got)
 	}
 }
-
-// BenchmarkResize makes a 128 px avatar from a 512 px JPEG photo, one
-// sub-benchmark per output format.
-func BenchmarkResize(b *testing.B) {
-	src := testimages.JPEG(photo(512, 512), 95)
-	r := New(PoolConfig{Workers: 1})
-	for _, format := range []Format{JPEG, PNG, WebP, AVIF} {
-		b.Run(string(format), func(b *testing.B) {
-			var size int
-			for b.Loop() {
-				out, _, err := r.Resize(context.Background(), src, Options{Edge: 128, Format: format})
-				if err != nil {
-					b.Fatal(err)
-				}
-				size = len(out)
-			}
-			b.ReportMetric(float64(size), "bytes/op")
-		})
-	}
-}

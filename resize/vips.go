@@ -50,7 +50,17 @@ func Shutdown() {
 	bimg.Shutdown()
 }
 
-// VipsMemory returns the bytes libvips currently has allocated, for a gauge.
+// VipsMemory returns the bytes libvips has allocated now for pixels:
+// region buffers and images held in memory, its tracked allocations. It
+// frees them when a resize ends (no operation cache is kept), so between
+// resizes it reads 0. Memory the codec libraries allocate themselves
+// (libjpeg, libwebp, libheif and its AV1 encoder) is not counted.
 func VipsMemory() int64 {
 	return int64(C.vips_tracked_get_mem())
+}
+
+// VipsMemoryHighwater returns the most bytes libvips has had allocated at
+// once since it started.
+func VipsMemoryHighwater() int64 {
+	return int64(C.vips_tracked_get_mem_highwater())
 }

@@ -92,8 +92,12 @@ func serve(cfg *config.Config, log *slog.Logger) error {
 	defer resize.Shutdown()
 
 	m := metrics.New()
-	m.GaugeFunc("avatarproxy_vips_memory_bytes", "Memory libvips has allocated.", nil,
+	// libvips frees a resize's pixel buffers when it ends, so the current
+	// figure is 0 between resizes; the high-water mark shows the peak.
+	m.GaugeFunc("avatarproxy_vips_memory_bytes", "Bytes libvips has allocated for pixels now (its tracked allocations).", nil,
 		func() float64 { return float64(resize.VipsMemory()) })
+	m.GaugeFunc("avatarproxy_vips_memory_highwater_bytes", "The most bytes libvips has had allocated for pixels at once since the process started.", nil,
+		func() float64 { return float64(resize.VipsMemoryHighwater()) })
 	srv, err := proxy.New(cfg, proxy.Options{Logger: log, Metrics: m})
 	if err != nil {
 		return err

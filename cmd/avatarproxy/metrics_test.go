@@ -52,11 +52,16 @@ upstreams:
 		"avatarproxy_cache_misses_total", "avatarproxy_cache_evictions_total", "avatarproxy_cache_size_bytes",
 		"avatarproxy_upstream_requests_total", "avatarproxy_upstream_request_duration_seconds",
 		"avatarproxy_resize_duration_seconds", "avatarproxy_invalidations_total", "avatarproxy_inflight_requests",
-		"avatarproxy_vips_memory_bytes", "go_goroutines", "process_resident_memory_bytes",
+		"avatarproxy_vips_memory_bytes", "avatarproxy_vips_memory_highwater_bytes",
+		"go_goroutines", "process_resident_memory_bytes",
 	} {
 		if !strings.Contains(string(body), "# TYPE "+family+" ") {
 			t.Errorf("/metrics lacks %s", family)
 		}
+	}
+	// The resizes above held pixels in libvips.
+	if hw := metric(t, client, p.url, "avatarproxy_vips_memory_highwater_bytes"); hw <= 0 {
+		t.Errorf("avatarproxy_vips_memory_highwater_bytes = %v after resizes", hw)
 	}
 	cmd := exec.Command(promtool, "check", "metrics")
 	cmd.Stdin = bytes.NewReader(body)
