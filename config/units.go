@@ -37,24 +37,11 @@ func (s Size) String() string {
 }
 
 // UnmarshalText implements encoding.TextUnmarshaler for environment overrides.
-func (s *Size) UnmarshalText(text []byte) error {
-	v, err := ParseSize(string(text))
-	if err != nil {
-		return err
-	}
-	*s = v
-	return nil
-}
+func (s *Size) UnmarshalText(text []byte) error { return parseInto(s, string(text), ParseSize) }
 
 // UnmarshalYAML implements yaml.Unmarshaler.
 func (s *Size) UnmarshalYAML(n *yaml.Node) error {
-	if n.Kind != yaml.ScalarNode {
-		return scalarError(n, "a size")
-	}
-	if err := s.UnmarshalText([]byte(n.Value)); err != nil {
-		return lineError(n, err)
-	}
-	return nil
+	return parseScalar(s, n, "a size", ParseSize)
 }
 
 // ParseDuration reads a non-negative duration in time.ParseDuration form.
@@ -73,21 +60,30 @@ func ParseDuration(s string) (Duration, error) {
 func (d Duration) String() string { return time.Duration(d).String() }
 
 // UnmarshalText implements encoding.TextUnmarshaler for environment overrides.
-func (d *Duration) UnmarshalText(text []byte) error {
-	v, err := ParseDuration(string(text))
-	if err != nil {
-		return err
-	}
-	*d = v
-	return nil
-}
+func (d *Duration) UnmarshalText(text []byte) error { return parseInto(d, string(text), ParseDuration) }
 
 // UnmarshalYAML implements yaml.Unmarshaler.
 func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
-	if n.Kind != yaml.ScalarNode {
-		return scalarError(n, "a duration")
+	return parseScalar(d, n, "a duration", ParseDuration)
+}
+
+// parseInto sets *dst to parse(s), leaving it alone when s does not parse.
+func parseInto[T any](dst *T, s string, parse func(string) (T, error)) error {
+	v, err := parse(s)
+	if err != nil {
+		return err
 	}
-	if err := d.UnmarshalText([]byte(n.Value)); err != nil {
+	*dst = v
+	return nil
+}
+
+// parseScalar sets *dst from a YAML scalar read by parse; want names what
+// the key takes, for the error a mapping or sequence gets.
+func parseScalar[T any](dst *T, n *yaml.Node, want string, parse func(string) (T, error)) error {
+	if n.Kind != yaml.ScalarNode {
+		return scalarError(n, want)
+	}
+	if err := parseInto(dst, n.Value, parse); err != nil {
 		return lineError(n, err)
 	}
 	return nil
