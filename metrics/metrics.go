@@ -8,6 +8,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promauto"
 )
 
 // Cache tiers, the values of the tier label.
@@ -47,68 +48,74 @@ type Metrics struct {
 	RedisConnected  prometheus.Gauge
 }
 
-// New creates the collectors and registers them, with the Go and process
-// collectors, on a new registry.
+// New creates the collectors on a new registry, with the Go and process
+// collectors; each is registered as it is created.
 func New() *Metrics {
+	registry := prometheus.NewRegistry()
+	registry.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	f := promauto.With(registry)
 	m := &Metrics{
-		Registry: prometheus.NewRegistry(),
-		HTTPRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+		Registry: registry,
+		HTTPRequests: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "avatarproxy_http_requests_total",
 			Help: "HTTP requests served, by handler and status code.",
 		}, []string{"handler", "code"}),
-		HTTPRequestDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		HTTPRequestDuration: f.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "avatarproxy_http_request_duration_seconds",
 			Help: "Time to serve an HTTP request, by handler.",
 			// 100us to ~13s: cache hits are sub-millisecond, cold resizes are not.
 			Buckets: prometheus.ExponentialBuckets(0.0001, 2.5, 14),
 		}, []string{"handler"}),
-		Inflight: prometheus.NewGauge(prometheus.GaugeOpts{
+		Inflight: f.NewGauge(prometheus.GaugeOpts{
 			Name: "avatarproxy_inflight_requests",
 			Help: "HTTP requests being served now.",
 		}),
-		CacheHits: prometheus.NewCounterVec(prometheus.CounterOpts{
+		CacheHits: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "avatarproxy_cache_hits_total",
 			Help: "Cache lookups that found an entry, by tier.",
 		}, []string{"tier"}),
-		CacheMisses: prometheus.NewCounterVec(prometheus.CounterOpts{
+		CacheMisses: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "avatarproxy_cache_misses_total",
 			Help: "Cache lookups that found nothing, by tier.",
 		}, []string{"tier"}),
-		CacheEvictions: prometheus.NewCounter(prometheus.CounterOpts{
+		CacheEvictions: f.NewCounter(prometheus.CounterOpts{
 			Name: "avatarproxy_cache_evictions_total",
 			Help: "Entries evicted from the in-process cache to make room.",
 		}),
-		UpstreamRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+		UpstreamRequests: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "avatarproxy_upstream_requests_total",
 			Help: "Requests sent to upstreams, by upstream and status code (error: no response).",
 		}, []string{"upstream", "code"}),
-		UpstreamRequestDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		UpstreamRequestDuration: f.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "avatarproxy_upstream_request_duration_seconds",
 			Help:    "Time for an upstream request, by upstream.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 2.5, 12),
 		}, []string{"upstream"}),
-		UpstreamCircuitOpen: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		UpstreamCircuitOpen: f.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "avatarproxy_upstream_circuit_open",
 			Help: "1 while the upstream's circuit breaker is open (fetches refused), else 0.",
 		}, []string{"upstream"}),
-		ResizeDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		ResizeDuration: f.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "avatarproxy_resize_duration_seconds",
 			Help:    "Time to decode, resize and encode one variant, by output format.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2.5, 12),
 		}, []string{"format"}),
-		Invalidations: prometheus.NewCounterVec(prometheus.CounterOpts{
+		Invalidations: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "avatarproxy_invalidations_total",
 			Help: "Per-user invalidations, by upstream and what caused them.",
 		}, []string{"upstream", "source"}),
-		CDNPurges: prometheus.NewCounterVec(prometheus.CounterOpts{
+		CDNPurges: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "avatarproxy_cdn_purges_total",
 			Help: "CDN purge attempts, by result: ok, retry (failed, will retry), failed (given up, or dropped with the queue full).",
 		}, []string{"result"}),
-		RedisConfigured: prometheus.NewGauge(prometheus.GaugeOpts{
+		RedisConfigured: f.NewGauge(prometheus.GaugeOpts{
 			Name: "avatarproxy_redis_configured",
 			Help: "1 when the shared Redis tier is configured (cache.redis_url), else 0.",
 		}),
-		RedisConnected: prometheus.NewGauge(prometheus.GaugeOpts{
+		RedisConnected: f.NewGauge(prometheus.GaugeOpts{
 			Name: "avatarproxy_redis_connected",
 			Help: "1 while the shared Redis tier is reachable, else 0 (always 0 without Redis).",
 		}),
@@ -119,23 +126,14 @@ func New() *Metrics {
 		m.CacheHits.WithLabelValues(tier)
 		m.CacheMisses.WithLabelValues(tier)
 	}
-	m.Registry.MustRegister(
-		collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.HTTPRequests, m.HTTPRequestDuration, m.Inflight,
-		m.CacheHits, m.CacheMisses, m.CacheEvictions,
-		m.UpstreamRequests, m.UpstreamRequestDuration, m.UpstreamCircuitOpen,
-		m.ResizeDuration, m.Invalidations, m.CDNPurges,
-		m.RedisConfigured, m.RedisConnected,
-	)
 	return m
 }
 
 // GaugeFunc registers a gauge whose value is read at scrape time.
 func (m *Metrics) GaugeFunc(name, help string, labels prometheus.Labels, f func() float64) {
-	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+	promauto.With(m.Registry).NewGaugeFunc(prometheus.GaugeOpts{
 		Name: name, Help: help, ConstLabels: labels,
-	}, f))
+	}, f)
 }
 
 // ObserveUpstream records one upstream request.
