@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // specExample is the README's full configuration example, with the file upstream's
@@ -81,35 +83,34 @@ func wantProblem(t *testing.T, err error, want string) {
 	}
 }
 
+// defaultsDocument states every default in the configuration file's own
+// terms, as the README documents them.
+const defaultsDocument = `
+listen: ":8080"
+default_avatar: identicon
+shutdown_timeout: 15s
+cache: {max_bytes: 256MiB, ttl: 1h, negative_ttl: 1m, browser_ttl: 5m}
+resize:
+  default_size: 80
+  max_size: 1024
+  formats: [webp, avif]
+  quality: 80
+  max_source_bytes: 10MiB
+  max_source_pixels: 40000000
+  max_source_decoded_bytes: 160MB
+http:
+  purge_tag_headers: [Surrogate-Key, Cache-Tag]
+  deny_networks: ["169.254.0.0/16", "fe80::/10", "224.0.0.0/24", "ff02::/16", "0.0.0.0/32", "::/128"]
+`
+
 func TestDefault(t *testing.T) {
 	c := Default()
 	if err := c.Validate(testKinds()); err != nil {
 		t.Fatalf("Default().Validate(testKinds()) = %v", err)
 	}
-	want := &Config{
-		Listen:          ":8080",
-		DefaultAvatar:   "identicon",
-		ShutdownTimeout: Duration(15 * time.Second),
-		Cache: Cache{
-			MaxBytes:    256 * 1024 * 1024,
-			TTL:         Duration(time.Hour),
-			NegativeTTL: Duration(time.Minute),
-			BrowserTTL:  Duration(5 * time.Minute),
-		},
-		Resize: Resize{
-			DefaultSize:     80,
-			MaxSize:         1024,
-			Formats:         []string{"webp", "avif"},
-			Quality:         80,
-			MaxSourceBytes:  10 * 1024 * 1024,
-			MaxSourcePixels: 40000000,
-
-			MaxSourceDecodedBytes: 160_000_000,
-		},
-		HTTP: HTTP{
-			PurgeTagHeaders: []string{"Surrogate-Key", "Cache-Tag"},
-			DenyNetworks:    []string{"169.254.0.0/16", "fe80::/10", "224.0.0.0/24", "ff02::/16", "0.0.0.0/32", "::/128"},
-		},
+	want := &Config{}
+	if err := yaml.Unmarshal([]byte(defaultsDocument), want); err != nil {
+		t.Fatal(err)
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("Default() = %+v\nwant %+v", c, want)
@@ -384,7 +385,7 @@ func TestSetScalarBool(t *testing.T) {
 }
 
 func TestSize(t *testing.T) {
-	valid := map[string]Size{
+	checkUnmarshalText(t, "Size", map[string]Size{
 		"256MiB":  256 << 20,
 		"10MB":    10_000_000,
 		"512KiB":  512 << 10,
@@ -392,46 +393,43 @@ func TestSize(t *testing.T) {
 		"1048576": 1 << 20,
 		"0":       0,
 		" 2 KiB ": 2048,
-	}
-	for in, want := range valid {
-		var s Size
-		if err := s.UnmarshalText([]byte(in)); err != nil || s != want {
-			t.Errorf("Size(%q) = %d, %v; want %d", in, s, err, want)
-		}
-	}
-	for _, in := range []string{"", "-1", "-1MiB", "ten", "10XB", "9223372036854775808", "100EiB", "20000PiB"} {
-		var s Size
-		if err := s.UnmarshalText([]byte(in)); err == nil {
-			t.Errorf("Size(%q) = %d, want an error", in, s)
-		}
-	}
+	}, []string{"", "-1", "-1MiB", "ten", "10XB", "9223372036854775808", "100EiB", "20000PiB"})
 	if got := Size(256 << 20).String(); got != "256 MiB" {
 		t.Errorf("String() = %q", got)
 	}
 }
 
 func TestDuration(t *testing.T) {
-	valid := map[string]time.Duration{
-		"90s":   90 * time.Second,
-		"5m":    5 * time.Minute,
-		"1h30m": 90 * time.Minute,
-		"250ms": 250 * time.Millisecond,
+	checkUnmarshalText(t, "Duration", map[string]Duration{
+		"90s":   Duration(90 * time.Second),
+		"5m":    Duration(5 * time.Minute),
+		"1h30m": Duration(90 * time.Minute),
+		"250ms": Duration(250 * time.Millisecond),
 		"0":     0,
-	}
-	for in, want := range valid {
-		var d Duration
-		if err := d.UnmarshalText([]byte(in)); err != nil || d.D() != want {
-			t.Errorf("Duration(%q) = %v, %v; want %v", in, d, err, want)
-		}
-	}
-	for _, in := range []string{"", "90", "-5s", "soon", "1x"} {
-		var d Duration
-		if err := d.UnmarshalText([]byte(in)); err == nil {
-			t.Errorf("Duration(%q) = %v, want an error", in, d)
-		}
-	}
+	}, []string{"", "90", "-5s", "soon", "1x"})
 	if got := Duration(90 * time.Minute).String(); got != "1h30m0s" {
 		t.Errorf("String() = %q", got)
+	}
+}
+
+// checkUnmarshalText fails unless each key of valid decodes to its value
+// and each of invalid is refused.
+func checkUnmarshalText[T comparable, P interface {
+	*T
+	UnmarshalText([]byte) error
+}](t *testing.T, name string, valid map[string]T, invalid []string) {
+	t.Helper()
+	for in, want := range valid {
+		var v T
+		if err := P(&v).UnmarshalText([]byte(in)); err != nil || v != want {
+			t.Errorf("%s(%q) = %v, %v; want %v", name, in, v, err, want)
+		}
+	}
+	for _, in := range invalid {
+		var v T
+		if err := P(&v).UnmarshalText([]byte(in)); err == nil {
+			t.Errorf("%s(%q) = %v, want an error", name, in, v)
+		}
 	}
 }
 
