@@ -9,19 +9,14 @@ import (
 
 func TestBoxConfig(t *testing.T) {
 	box := config.Upstream{Name: "box", Kind: "box", BaseURL: "https://api.box.com/2.0", Token: "t"}
-	with := func(change func(u *config.Upstream)) config.Upstream {
-		u := box
-		change(&u)
-		return u
-	}
-	checkConfigCases(t, []configCase{
-		{"valid", box, ""},
-		{"without token", with(func(u *config.Upstream) { u.Token = "" }), "upstreams[0] (box).token: is required for kind box"},
-		{"root", with(func(u *config.Upstream) { u.Root = "/srv" }), "upstreams[0] (box).root: does not apply to kind box"},
-		{"api_key", with(func(u *config.Upstream) { u.APIKey = "k" }), "upstreams[0] (box).api_key: does not apply"},
-		{"webhook_secret", with(func(u *config.Upstream) { u.WebhookSecret = "s" }), "upstreams[0] (box).webhook_secret: does not apply"},
-		{"passthrough_prefix", with(func(u *config.Upstream) { u.PassthroughPrefix = "/box" }), ""},
-		{"base_url not http", with(func(u *config.Upstream) { u.BaseURL = "ftp://api.box.com" }), "upstreams[0] (box).base_url: must be an absolute http(s) URL"},
+	checkConfigCases(t, box, []configCase{
+		{"valid", nil, ""},
+		{"without token", func(u *config.Upstream) { u.Token = "" }, "upstreams[0] (box).token: is required for kind box"},
+		{"root", func(u *config.Upstream) { u.Root = "/srv" }, "upstreams[0] (box).root: does not apply to kind box"},
+		{"api_key", func(u *config.Upstream) { u.APIKey = "k" }, "upstreams[0] (box).api_key: does not apply"},
+		{"webhook_secret", func(u *config.Upstream) { u.WebhookSecret = "s" }, "upstreams[0] (box).webhook_secret: does not apply"},
+		{"passthrough_prefix", func(u *config.Upstream) { u.PassthroughPrefix = "/box" }, ""},
+		{"base_url not http", func(u *config.Upstream) { u.BaseURL = "ftp://api.box.com" }, "upstreams[0] (box).base_url: must be an absolute http(s) URL"},
 	})
 }
 

@@ -73,6 +73,34 @@ func fetchAcrossExpiries(t *testing.T, src upstream.Source, img []byte, issued f
 	}
 }
 
+// fetchBurstAfterRevoking fetches the avatar, has revoke invalidate the
+// credentials used, then fetches it 20 times at once: each fetch must
+// bring img, on its retry if need be.
+func fetchBurstAfterRevoking(t *testing.T, src upstream.Source, img []byte, revoke func()) {
+	t.Helper()
+	mustFetch(t, src, "1001", upstream.Validators{})
+	revoke()
+
+	var wg sync.WaitGroup
+	errs := make(chan error, 20)
+	for range 20 {
+		wg.Go(func() {
+			o, err := fetch(t, src, "1001", upstream.Validators{})
+			if err == nil && !bytes.Equal(o.Body, img) {
+				err = &upstream.Error{Reason: "wrong bytes"}
+			}
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Errorf("fetch after the credentials were revoked: %v", err)
+		}
+	}
+}
+
 // Tokens that expire every 300 ms: fetching goes on across several
 // expiries, each expiry costing one exchange.
 func TestBoxClientCredentialsAcrossExpiries(t *testing.T) {
@@ -94,28 +122,7 @@ func TestBoxClientCredentialsAcrossExpiries(t *testing.T) {
 // them, and every fetch succeeds on its retry.
 func TestBoxRevokedTokenRenewsOnce(t *testing.T) {
 	box, cfg, img := newBoxApp(t, time.Hour)
-	src := newSource(t, cfg, upstream.Options{})
-	mustFetch(t, src, "1001", upstream.Validators{})
-	box.RevokeTokens()
-
-	var wg sync.WaitGroup
-	errs := make(chan error, 20)
-	for range 20 {
-		wg.Go(func() {
-			o, err := fetch(t, src, "1001", upstream.Validators{})
-			if err == nil && !bytes.Equal(o.Body, img) {
-				err = &upstream.Error{Reason: "wrong bytes"}
-			}
-			errs <- err
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Errorf("fetch after the revocation: %v", err)
-		}
-	}
+	fetchBurstAfterRevoking(t, newSource(t, cfg, upstream.Options{}), img, box.RevokeTokens)
 	if n := box.Count(fakeprovider.BoxToken); n != 2 {
 		t.Errorf("%d token requests, want 2: the first token and one renewal for the whole burst", n)
 	}
@@ -202,28 +209,25 @@ func TestBoxTokenErrorsCarryNoSecret(t *testing.T) {
 func TestBoxCredentialsConfig(t *testing.T) {
 	app := config.Upstream{Name: "box", Kind: "box", BaseURL: "https://api.box.com/2.0",
 		ClientID: "id", ClientSecret: "s3cr3t-value", EnterpriseID: "123"}
-	with := func(change func(u *config.Upstream)) config.Upstream {
-		u := app
-		change(&u)
-		return u
-	}
-	checkConfigCases(t, []configCase{
-		{"client credentials", app, ""},
-		{"as a user", with(func(u *config.Upstream) { u.EnterpriseID, u.UserID = "", "456" }), ""},
-		{"token_url", with(func(u *config.Upstream) { u.TokenURL = "http://127.0.0.1:9/oauth2/token" }), ""},
-		{"fixed token", config.Upstream{Name: "box", Kind: "box", BaseURL: "https://api.box.com/2.0", Token: "t"}, ""},
-		{"both", with(func(u *config.Upstream) { u.Token = "t" }),
+	checkConfigCases(t, app, []configCase{
+		{"client credentials", nil, ""},
+		{"as a user", func(u *config.Upstream) { u.EnterpriseID, u.UserID = "", "456" }, ""},
+		{"token_url", func(u *config.Upstream) { u.TokenURL = "http://127.0.0.1:9/oauth2/token" }, ""},
+		{"fixed token", func(u *config.Upstream) { u.ClientID, u.ClientSecret, u.EnterpriseID, u.Token = "", "", "", "t" }, ""},
+		{"both", func(u *config.Upstream) { u.Token = "t" },
 			"upstreams[0] (box).token: excludes client_id, client_secret, enterprise_id: a fixed token or Client Credentials Grant, not both"},
-		{"neither", config.Upstream{Name: "box", Kind: "box", BaseURL: "https://api.box.com/2.0"},
+		{"neither", func(u *config.Upstream) { u.ClientID, u.ClientSecret, u.EnterpriseID = "", "", "" },
 			"upstreams[0] (box).token: is required for kind box, or instead client_id, client_secret and enterprise_id or user_id"},
-		{"no secret", with(func(u *config.Upstream) { u.ClientSecret = "" }), "upstreams[0] (box).client_secret: is required with client_id, enterprise_id"},
-		{"no client id", with(func(u *config.Upstream) { u.ClientID = "" }), "upstreams[0] (box).client_id: is required with client_secret, enterprise_id"},
-		{"no account", with(func(u *config.Upstream) { u.EnterpriseID = "" }), "upstreams[0] (box).enterprise_id: or user_id is required"},
-		{"two accounts", with(func(u *config.Upstream) { u.UserID = "456" }), "upstreams[0] (box).user_id: excludes enterprise_id"},
-		{"token_url relative", with(func(u *config.Upstream) { u.TokenURL = "/oauth2/token" }), "upstreams[0] (box).token_url: must be an absolute http(s) URL"},
-		{"user_name", with(func(u *config.Upstream) { u.UserName = "ann" }), "upstreams[0] (box).user_name: does not apply to kind box"},
+		{"no secret", func(u *config.Upstream) { u.ClientSecret = "" }, "upstreams[0] (box).client_secret: is required with client_id, enterprise_id"},
+		{"no client id", func(u *config.Upstream) { u.ClientID = "" }, "upstreams[0] (box).client_id: is required with client_secret, enterprise_id"},
+		{"no account", func(u *config.Upstream) { u.EnterpriseID = "" }, "upstreams[0] (box).enterprise_id: or user_id is required"},
+		{"two accounts", func(u *config.Upstream) { u.UserID = "456" }, "upstreams[0] (box).user_id: excludes enterprise_id"},
+		{"token_url relative", func(u *config.Upstream) { u.TokenURL = "/oauth2/token" }, "upstreams[0] (box).token_url: must be an absolute http(s) URL"},
+		{"user_name", func(u *config.Upstream) { u.UserName = "ann" }, "upstreams[0] (box).user_name: does not apply to kind box"},
 	})
-	if problems := validate(with(func(u *config.Upstream) { u.ClientID = "" })); strings.Contains(strings.Join(problems, "\n"), "s3cr3t-value") {
+	noClientID := app
+	noClientID.ClientID = ""
+	if problems := validate(noClientID); strings.Contains(strings.Join(problems, "\n"), "s3cr3t-value") {
 		t.Errorf("a problem carries the secret: %q", problems)
 	}
 }

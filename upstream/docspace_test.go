@@ -4,7 +4,6 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"net/http"
 	"strings"
 	"testing"
@@ -15,18 +14,13 @@ import (
 
 func TestDocSpaceConfig(t *testing.T) {
 	ds := config.Upstream{Name: "ds", Kind: "docspace", BaseURL: "https://ds.test", APIKey: "k"}
-	with := func(change func(u *config.Upstream)) config.Upstream {
-		u := ds
-		change(&u)
-		return u
-	}
-	checkConfigCases(t, []configCase{
-		{"valid", ds, ""},
-		{"without api_key", with(func(u *config.Upstream) { u.APIKey = "" }), "upstreams[0] (ds).api_key: is required for kind docspace"},
-		{"token", with(func(u *config.Upstream) { u.Token = "t" }), "upstreams[0] (ds).token: does not apply to kind docspace"},
-		{"passthrough_prefix", with(func(u *config.Upstream) { u.PassthroughPrefix = "/ds" }), ""},
-		{"webhook_secret", with(func(u *config.Upstream) { u.WebhookSecret = "s" }), ""},
-		{"base_url without host", with(func(u *config.Upstream) { u.BaseURL = "https:///x" }), "upstreams[0] (ds).base_url: must be an absolute http(s) URL"},
+	checkConfigCases(t, ds, []configCase{
+		{"valid", nil, ""},
+		{"without api_key", func(u *config.Upstream) { u.APIKey = "" }, "upstreams[0] (ds).api_key: is required for kind docspace"},
+		{"token", func(u *config.Upstream) { u.Token = "t" }, "upstreams[0] (ds).token: does not apply to kind docspace"},
+		{"passthrough_prefix", func(u *config.Upstream) { u.PassthroughPrefix = "/ds" }, ""},
+		{"webhook_secret", func(u *config.Upstream) { u.WebhookSecret = "s" }, ""},
+		{"base_url without host", func(u *config.Upstream) { u.BaseURL = "https:///x" }, "upstreams[0] (ds).base_url: must be an absolute http(s) URL"},
 	})
 }
 
@@ -66,11 +60,7 @@ func TestDocSpaceWebhooks(t *testing.T) {
 	mac.Write(body)
 	digest := hex.EncodeToString(mac.Sum(nil))
 	sig := func(v string) http.Header { return http.Header{"X-Docspace-Signature-256": {v}} }
-	for _, c := range []struct {
-		name           string
-		header         http.Header
-		present, valid bool
-	}{
+	checkVerifyWebhook(t, wr, body, []verifyCase{
 		{"none", http.Header{}, false, false},
 		{"bearer only", http.Header{"Authorization": {"Bearer s3cret"}}, false, false},
 		{"lower-case hex", sig("sha256=" + digest), true, true},
@@ -78,12 +68,7 @@ func TestDocSpaceWebhooks(t *testing.T) {
 		{"no prefix", sig(digest), true, false},
 		{"not hex", sig("sha256=" + strings.Repeat("zz", 32)), true, false},
 		{"truncated", sig("sha256=" + digest[:32]), true, false},
-	} {
-		present, valid := wr.VerifyWebhook(c.header, body, "s3cret")
-		if present != c.present || valid != c.valid {
-			t.Errorf("%s: present %v valid %v, want %v %v", c.name, present, valid, c.present, c.valid)
-		}
-	}
+	})
 	if _, valid := wr.VerifyWebhook(sig("sha256="+digest), append(body, ' '), "s3cret"); valid {
 		t.Error("a signature of another body is valid")
 	}
@@ -91,27 +76,16 @@ func TestDocSpaceWebhooks(t *testing.T) {
 		t.Error("a signature with another secret is valid")
 	}
 
-	for b, want := range map[string]string{
+	checkWebhookUser(t, wr, map[string]string{
 		string(body): "u1",
 		`{"event":{"trigger":"user.created"},"payload":{"id":"u1"}}`: "",
 		`{"event":{"trigger":"room.archived"},"payload":[1]}`:        "",
-	} {
-		if got, err := wr.WebhookUser([]byte(b)); err != nil || got != want {
-			t.Errorf("%s: %q, %v; want %q", b, got, err, want)
-		}
-	}
-	for b, mention := range map[string]string{
+	}, map[string]string{
 		`{"event":`:                            "body: invalid JSON",
 		`[1,2]`:                                "body: not the JSON object",
 		`{"payload":{"id":"x"}}`:               "event.trigger: missing",
 		`{"event":{"trigger":"user.updated"}}`: "payload.id: missing",
 		`{"event":{"trigger":"user.updated"},"payload":{"id":""}}`: "payload.id: not a user id",
 		`{"event":{"trigger":"user.updated"},"payload":{"id":{}}}`: "payload.id: not a user id",
-	} {
-		_, err := wr.WebhookUser([]byte(b))
-		var bad *upstream.WebhookError
-		if !errors.As(err, &bad) || !strings.HasPrefix(bad.Msg, mention) {
-			t.Errorf("%s: %v, want a WebhookError starting %q", b, err, mention)
-		}
-	}
+	})
 }

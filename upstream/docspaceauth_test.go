@@ -3,7 +3,6 @@ package upstream_test
 import (
 	"bytes"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -55,28 +54,7 @@ func TestDocSpaceSessionAcrossExpiries(t *testing.T) {
 // between them, and every fetch succeeds on its retry.
 func TestDocSpaceRevokedSessionRenewsOnce(t *testing.T) {
 	ds, cfg, img := newDocSpaceLogin(t, time.Hour)
-	src := newSource(t, cfg, upstream.Options{})
-	mustFetch(t, src, "1001", upstream.Validators{})
-	ds.RevokeTokens()
-
-	var wg sync.WaitGroup
-	errs := make(chan error, 20)
-	for range 20 {
-		wg.Go(func() {
-			o, err := fetch(t, src, "1001", upstream.Validators{})
-			if err == nil && !bytes.Equal(o.Body, img) {
-				err = &upstream.Error{Reason: "wrong bytes"}
-			}
-			errs <- err
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Errorf("fetch after the sign-out: %v", err)
-		}
-	}
+	fetchBurstAfterRevoking(t, newSource(t, cfg, upstream.Options{}), img, ds.RevokeTokens)
 	if n := ds.Count(fakeprovider.DocSpaceAuthenticate); n != 2 {
 		t.Errorf("%d logins, want 2: the first and one renewal for the whole burst", n)
 	}
@@ -120,18 +98,13 @@ func TestDocSpaceAPIKeyForms(t *testing.T) {
 // them, complete.
 func TestDocSpaceCredentialsConfig(t *testing.T) {
 	login := config.Upstream{Name: "ds", Kind: "docspace", BaseURL: "https://ds.test", UserName: "ann", Password: "pw"}
-	with := func(change func(u *config.Upstream)) config.Upstream {
-		u := login
-		change(&u)
-		return u
-	}
-	checkConfigCases(t, []configCase{
-		{"login", login, ""},
-		{"both", with(func(u *config.Upstream) { u.APIKey = "k" }), "upstreams[0] (ds).api_key: excludes password, user_name: an API key or a login, not both"},
-		{"neither", with(func(u *config.Upstream) { u.UserName, u.Password = "", "" }),
+	checkConfigCases(t, login, []configCase{
+		{"login", nil, ""},
+		{"both", func(u *config.Upstream) { u.APIKey = "k" }, "upstreams[0] (ds).api_key: excludes password, user_name: an API key or a login, not both"},
+		{"neither", func(u *config.Upstream) { u.UserName, u.Password = "", "" },
 			"upstreams[0] (ds).api_key: is required for kind docspace, or instead user_name and password"},
-		{"no password", with(func(u *config.Upstream) { u.Password = "" }), "upstreams[0] (ds).password: is required with user_name"},
-		{"no user name", with(func(u *config.Upstream) { u.UserName = "" }), "upstreams[0] (ds).user_name: is required with password"},
-		{"client_id", with(func(u *config.Upstream) { u.ClientID = "id" }), "upstreams[0] (ds).client_id: does not apply to kind docspace"},
+		{"no password", func(u *config.Upstream) { u.Password = "" }, "upstreams[0] (ds).password: is required with user_name"},
+		{"no user name", func(u *config.Upstream) { u.UserName = "" }, "upstreams[0] (ds).user_name: is required with password"},
+		{"client_id", func(u *config.Upstream) { u.ClientID = "id" }, "upstreams[0] (ds).client_id: does not apply to kind docspace"},
 	})
 }

@@ -167,17 +167,12 @@ func TestFileConfig(t *testing.T) {
 	plain := filepath.Join(t.TempDir(), "plain")
 	writeFile(t, plain, nil)
 	local := config.Upstream{Name: "local", Kind: "file", Root: t.TempDir()}
-	with := func(change func(u *config.Upstream)) config.Upstream {
-		u := local
-		change(&u)
-		return u
-	}
-	checkConfigCases(t, []configCase{
-		{"valid", local, ""},
-		{"root missing", with(func(u *config.Upstream) { u.Root = "" }), "upstreams[0] (local).root: is required for kind file"},
-		{"root absent", with(func(u *config.Upstream) { u.Root = filepath.Join(plain, "none") }), "upstreams[0] (local).root: "},
-		{"root not a directory", with(func(u *config.Upstream) { u.Root = plain }), "upstreams[0] (local).root: " + plain + " is not a directory"},
-		{"base_url", with(func(u *config.Upstream) { u.BaseURL = "https://x.test" }), "upstreams[0] (local).base_url: does not apply to kind file"},
-		{"timeout", with(func(u *config.Upstream) { u.Timeout = config.Duration(time.Second) }), "upstreams[0] (local).timeout: does not apply"},
+	checkConfigCases(t, local, []configCase{
+		{"valid", nil, ""},
+		{"root missing", func(u *config.Upstream) { u.Root = "" }, "upstreams[0] (local).root: is required for kind file"},
+		{"root absent", func(u *config.Upstream) { u.Root = filepath.Join(plain, "none") }, "upstreams[0] (local).root: "},
+		{"root not a directory", func(u *config.Upstream) { u.Root = plain }, "upstreams[0] (local).root: " + plain + " is not a directory"},
+		{"base_url", func(u *config.Upstream) { u.BaseURL = "https://x.test" }, "upstreams[0] (local).base_url: does not apply to kind file"},
+		{"timeout", func(u *config.Upstream) { u.Timeout = config.Duration(time.Second) }, "upstreams[0] (local).timeout: does not apply"},
 	})
 }

@@ -1,6 +1,8 @@
 package upstream_test
 
 import (
+	"errors"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -175,18 +177,23 @@ func TestKindNames(t *testing.T) {
 	}
 }
 
-// configCase is an upstream and the one problem validation reports for it,
-// "" when it is valid.
+// configCase is a change to a valid upstream and the one problem
+// validation reports for the changed upstream, "" when it stays valid.
 type configCase struct {
-	name string
-	u    config.Upstream
-	want string
+	name   string
+	change func(u *config.Upstream) // nil: the upstream unchanged
+	want   string
 }
 
-func checkConfigCases(t *testing.T, cases []configCase) {
+// checkConfigCases validates base with each case's change made to a copy.
+func checkConfigCases(t *testing.T, base config.Upstream, cases []configCase) {
 	t.Helper()
 	for _, c := range cases {
-		problems := validate(c.u)
+		u := base
+		if c.change != nil {
+			c.change(&u)
+		}
+		problems := validate(u)
 		switch {
 		case c.want == "" && problems != nil:
 			t.Errorf("%s: want valid, got:\n%s", c.name, strings.Join(problems, "\n"))
@@ -217,4 +224,43 @@ func checkChanges(t *testing.T, kind string, cases []changeCase) map[changeCase]
 		got[c] = ch
 	}
 	return got
+}
+
+// verifyCase is a webhook's headers and what VerifyWebhook should say of
+// them: whether a signature is present, and whether it is valid.
+type verifyCase struct {
+	name           string
+	header         http.Header
+	present, valid bool
+}
+
+// checkVerifyWebhook verifies body under each case's headers with the
+// secret s3cret.
+func checkVerifyWebhook(t *testing.T, wr upstream.WebhookReceiver, body []byte, cases []verifyCase) {
+	t.Helper()
+	for _, c := range cases {
+		present, valid := wr.VerifyWebhook(c.header, body, "s3cret")
+		if present != c.present || valid != c.valid {
+			t.Errorf("%s: present %v valid %v, want %v %v", c.name, present, valid, c.present, c.valid)
+		}
+	}
+}
+
+// checkWebhookUser checks the user WebhookUser finds in each body of
+// users ("" for an event about no user), and that each body of bad is a
+// *upstream.WebhookError whose message starts with the text given.
+func checkWebhookUser(t *testing.T, wr upstream.WebhookReceiver, users, bad map[string]string) {
+	t.Helper()
+	for body, want := range users {
+		if got, err := wr.WebhookUser([]byte(body)); err != nil || got != want {
+			t.Errorf("%s: %q, %v; want %q", body, got, err, want)
+		}
+	}
+	for body, mention := range bad {
+		_, err := wr.WebhookUser([]byte(body))
+		var werr *upstream.WebhookError
+		if !errors.As(err, &werr) || !strings.HasPrefix(werr.Msg, mention) {
+			t.Errorf("%s: %v, want a WebhookError starting %q", body, err, mention)
+		}
+	}
 }
