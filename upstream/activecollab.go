@@ -120,22 +120,14 @@ func (s *activeCollabSource) Fetch(ctx context.Context, userID string, cond Vali
 // DisplayName reads the user's display_name from /api/v1/users/{id},
 // falling back to first and last name.
 func (s *activeCollabSource) DisplayName(ctx context.Context, userID string) (string, error) {
-	if !isPathSegmentID(userID) {
-		return "", ErrNotFound
-	}
-	var user struct {
+	type user struct {
 		Single struct {
 			DisplayName string `json:"display_name"`
 			FirstName   string `json:"first_name"`
 			LastName    string `json:"last_name"`
 		} `json:"single"`
 	}
-	if err := s.fetch.getJSON(ctx, s.base+"/api/v1/users/"+url.PathEscape(userID), &user); err != nil {
-		return "", err
-	}
-	u := user.Single
-	if u.DisplayName != "" {
-		return u.DisplayName, nil
-	}
-	return strings.TrimSpace(u.FirstName + " " + u.LastName), nil
+	return readDisplayName(ctx, s.fetch, s.base+"/api/v1/users/", userID, func(u *user) (string, string, string) {
+		return u.Single.DisplayName, u.Single.FirstName, u.Single.LastName
+	})
 }

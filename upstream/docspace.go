@@ -187,22 +187,12 @@ func (s *docSpaceSource) Fetch(ctx context.Context, userID string, cond Validato
 
 // DisplayName reads response.displayName from /api/2.0/people/{id}.
 func (s *docSpaceSource) DisplayName(ctx context.Context, userID string) (string, error) {
-	if !isPathSegmentID(userID) {
-		return "", ErrNotFound
+	// The keys, displayName, firstName and lastName, match the field
+	// names as encoding/json matches them: regardless of case.
+	type person struct {
+		Response struct{ DisplayName, FirstName, LastName string }
 	}
-	var person struct {
-		Response struct {
-			DisplayName string `json:"displayName"`
-			FirstName   string `json:"firstName"`
-			LastName    string `json:"lastName"`
-		} `json:"response"`
-	}
-	if err := s.fetch.getJSON(ctx, s.base+"/api/2.0/people/"+url.PathEscape(userID), &person); err != nil {
-		return "", err
-	}
-	p := person.Response
-	if p.DisplayName != "" {
-		return p.DisplayName, nil
-	}
-	return strings.TrimSpace(p.FirstName + " " + p.LastName), nil
+	return readDisplayName(ctx, s.fetch, s.base+"/api/2.0/people/", userID, func(p *person) (string, string, string) {
+		return p.Response.DisplayName, p.Response.FirstName, p.Response.LastName
+	})
 }
