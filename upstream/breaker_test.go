@@ -224,13 +224,21 @@ func TestBreakerProbe(t *testing.T) {
 		refusedSince(t, o, src, start)
 	}
 
-	t.Run("success closes", func(t *testing.T) {
+	// openAndCool opens a new origin's circuit, checking that it then
+	// refuses, and waits out the cooldown.
+	openAndCool := func(t *testing.T) (*origin, upstream.Source, *transitions) {
+		t.Helper()
 		o := newOrigin(t, status(http.StatusServiceUnavailable))
-		var tr transitions
+		tr := &transitions{}
 		src := o.source(t, upstream.WithBreakerConfig(upstream.Options{OnStateChange: tr.record}, upstream.BreakerConfig{Cooldown: cooldown}))
 		failN(t, src, upstream.DefaultBreakerFailures-1)
 		failThenRefused(t, o, src)
 		waitCooldown()
+		return o, src, tr
+	}
+
+	t.Run("success closes", func(t *testing.T) {
+		o, src, tr := openAndCool(t)
 
 		// One probe goes through; while it is out, the circuit still
 		// refuses everyone else.
@@ -265,12 +273,7 @@ func TestBreakerProbe(t *testing.T) {
 	})
 
 	t.Run("failure reopens", func(t *testing.T) {
-		o := newOrigin(t, status(http.StatusServiceUnavailable))
-		var tr transitions
-		src := o.source(t, upstream.WithBreakerConfig(upstream.Options{OnStateChange: tr.record}, upstream.BreakerConfig{Cooldown: cooldown}))
-		failN(t, src, upstream.DefaultBreakerFailures-1)
-		failThenRefused(t, o, src)
-		waitCooldown()
+		o, src, tr := openAndCool(t)
 
 		// A single failed probe is enough to open it again.
 		failThenRefused(t, o, src)

@@ -313,18 +313,25 @@ func TestTotalTimeoutCoversBody(t *testing.T) {
 	defer srv.Close()
 	cfg := httpUpstream(srv.URL + "/{user_id}")
 	cfg.Timeout = config.Duration(300 * time.Millisecond)
+	wantTimeout(t, cfg, "slow body", "200") // the headers came
+}
+
+// wantTimeout fetches from cfg, which must time out rather than hang,
+// observing codes.
+func wantTimeout(t *testing.T, cfg config.Upstream, what string, codes ...string) {
+	t.Helper()
 	var obs observer
 	src := newSource(t, cfg, upstream.Options{Observe: obs.observe})
 	start := time.Now()
 	_, err := fetch(t, src, "x", upstream.Validators{})
 	if elapsed := time.Since(start); elapsed > mustNotHang {
-		t.Errorf("slow body took %v", elapsed)
+		t.Errorf("%s took %v", what, elapsed)
 	}
 	if r := reasonOf(t, err); r != "timeout" {
 		t.Errorf("reason %q (%v), want timeout", r, err)
 	}
-	if got := obs.take(); !slices.Equal(got, []string{"200"}) {
-		t.Errorf("Observe codes = %v, want [200]: the headers came", got)
+	if got := obs.take(); !slices.Equal(got, codes) {
+		t.Errorf("Observe codes = %v, want %v", got, codes)
 	}
 }
 
@@ -339,19 +346,7 @@ func TestHeaderTimeout(t *testing.T) {
 	cfg := httpUpstream(srv.URL + "/{user_id}")
 	cfg.HeaderTimeout = config.Duration(200 * time.Millisecond)
 	cfg.Timeout = config.Duration(time.Minute) // so only the header timeout can end it
-	var obs observer
-	src := newSource(t, cfg, upstream.Options{Observe: obs.observe})
-	start := time.Now()
-	_, err := fetch(t, src, "x", upstream.Validators{})
-	if elapsed := time.Since(start); elapsed > mustNotHang {
-		t.Errorf("silent server took %v", elapsed)
-	}
-	if r := reasonOf(t, err); r != "timeout" {
-		t.Errorf("reason %q (%v), want timeout", r, err)
-	}
-	if got := obs.take(); !slices.Equal(got, []string{"error"}) {
-		t.Errorf("Observe codes = %v, want [error]", got)
-	}
+	wantTimeout(t, cfg, "silent server", "error")
 }
 
 func TestUnreachable(t *testing.T) {
