@@ -37,7 +37,7 @@ type ActiveCollab struct {
 	token string
 
 	mu      sync.Mutex
-	users   map[string]*acUser
+	users   userTable[acUser]
 	uploads map[string][]byte // by upload code
 	clock   int64             // last updated_on handed out
 	counter int
@@ -52,28 +52,22 @@ type acUser struct {
 // StartActiveCollab starts an ActiveCollab fake that accepts token. Close
 // stops it.
 func StartActiveCollab(token string) (*ActiveCollab, error) {
-	a := &ActiveCollab{
-		token:   token,
-		users:   make(map[string]*acUser),
-		uploads: make(map[string][]byte),
-	}
+	a := &ActiveCollab{token: token, uploads: make(map[string][]byte)}
+	a.users = newUserTable[acUser](&a.mu)
 	a.server = newServer(func(r *http.Request) string { return r.Header.Get("X-Angie-AuthApiToken") })
 	a.handle(ActiveCollabAvatar, func(r *http.Request) string { return r.URL.Query().Get("user_id") }, a.avatar)
 	a.handle(ActiveCollabUploadFiles, func(*http.Request) string { return "" }, a.uploadFiles)
 	a.handle(ActiveCollabUpdateUser, pathID, a.userRoute(a.updateUser))
 	a.handle(ActiveCollabClearAvatar, pathID, a.userRoute(a.clearAvatar))
 	a.handle(ActiveCollabGetUser, pathID, a.userRoute(a.getUser))
-	if err := a.start(); err != nil {
-		return nil, err
-	}
-	return a, nil
+	return started(a)
 }
 
 // AddUser adds a user, or resets one, without an uploaded avatar.
 func (a *ActiveCollab) AddUser(userID, firstName, lastName string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.users[userID] = &acUser{firstName: firstName, lastName: lastName, updatedOn: a.tickLocked()}
+	a.users.byID[userID] = &acUser{firstName: firstName, lastName: lastName, updatedOn: a.tickLocked()}
 }
 
 // SetAvatar gives the user an uploaded avatar, adding the user (named
@@ -84,24 +78,14 @@ func (a *ActiveCollab) SetAvatar(userID string, img []byte) {
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	u := a.users[userID]
-	if u == nil {
-		u = &acUser{firstName: "User", lastName: userID}
-		a.users[userID] = u
-	}
+	u := a.users.findOrAddLocked(userID, func() *acUser { return &acUser{firstName: "User", lastName: userID} })
 	u.avatar, u.updatedOn = img, a.tickLocked()
 }
 
 // Avatar returns the user's uploaded avatar; false when the user has none
 // and gets initials.
 func (a *ActiveCollab) Avatar(userID string) ([]byte, bool) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	u := a.users[userID]
-	if u == nil || u.avatar == nil {
-		return nil, false
-	}
-	return u.avatar, true
+	return a.users.image(userID, func(u *acUser) []byte { return u.avatar })
 }
 
 // tickLocked returns the time for updated_on, strictly later than any
@@ -121,14 +105,10 @@ func (a *ActiveCollab) authorized(w http.ResponseWriter, r *http.Request) bool {
 
 // userRoute serves an API request about the user of {id}; see userRoute.
 func (a *ActiveCollab) userRoute(h func(r *http.Request, id string, u *acUser) (int, any)) http.HandlerFunc {
-	find := func(id string) (*acUser, bool) {
-		u := a.users[id]
-		return u, u != nil
-	}
 	notFound := func() (int, any) {
 		return http.StatusNotFound, map[string]any{"type": "NotFound", "message": "User not found"}
 	}
-	return userRoute(&a.mu, a.authorized, find, notFound, h)
+	return userRoute(a.users, a.authorized, notFound, h)
 }
 
 // avatar serves proxy.php?proxy=avatar&user_id=..&size=.. as ActiveCollab
@@ -147,7 +127,7 @@ func (a *ActiveCollab) avatar(w http.ResponseWriter, r *http.Request) {
 	}
 	id := q.Get("user_id")
 	a.mu.Lock()
-	u := a.users[id]
+	u := a.users.byID[id]
 	var (
 		upload []byte
 		name   string

@@ -46,10 +46,7 @@ func StartBox(tokens ...string) (*Box, error) {
 	b.handle(BoxUploadAvatar, pathID, jsonRoute(&b.mu, b.authorized, b.uploadAvatar))
 	b.handle(BoxDeleteAvatar, pathID, jsonRoute(&b.mu, b.authorized, b.deleteAvatar))
 	b.handle(BoxToken, func(*http.Request) string { return "" }, b.token)
-	if err := b.start(); err != nil {
-		return nil, err
-	}
-	return b, nil
+	return started(b)
 }
 
 // BaseURL is the value for an upstream's base_url, like

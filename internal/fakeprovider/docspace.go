@@ -56,7 +56,7 @@ type DocSpace struct {
 	auth   docSpaceAuth
 
 	mu          sync.Mutex
-	people      map[string]*person
+	people      userTable[person]
 	temp        map[string][]byte
 	changes     int
 	storageBase string
@@ -73,12 +73,8 @@ type person struct {
 // StartDocSpace starts a DocSpace fake that accepts apiKey, or only
 // session tokens when apiKey is empty. Close stops it.
 func StartDocSpace(apiKey string) (*DocSpace, error) {
-	d := &DocSpace{
-		apiKey: apiKey,
-		people: make(map[string]*person),
-		temp:   make(map[string][]byte),
-		auth:   newDocSpaceAuth(),
-	}
+	d := &DocSpace{apiKey: apiKey, temp: make(map[string][]byte), auth: newDocSpaceAuth()}
+	d.people = newUserTable[person](&d.mu)
 	d.server = newServer(func(r *http.Request) string { return r.Header.Get("Authorization") })
 	fileID := func(r *http.Request) string {
 		id, _, _ := strings.Cut(r.PathValue("file"), "_")
@@ -95,10 +91,7 @@ func StartDocSpace(apiKey string) (*DocSpace, error) {
 	d.handle(DocSpaceTempFile, none, d.tempFile)
 	d.handle(DocSpaceDefaultPhoto, none, d.defaultPhoto)
 	d.handle(DocSpaceAuthenticate, none, d.authenticate)
-	if err := d.start(); err != nil {
-		return nil, err
-	}
-	return d, nil
+	return started(d)
 }
 
 // AddPerson adds a user, or resets one, without a photo. User ids must not
@@ -106,7 +99,7 @@ func StartDocSpace(apiKey string) (*DocSpace, error) {
 func (d *DocSpace) AddPerson(userID, firstName, lastName string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.people[userID] = &person{firstName: firstName, lastName: lastName}
+	d.people.byID[userID] = &person{firstName: firstName, lastName: lastName}
 }
 
 // SetPhoto sets the user's photo, adding the user (named "User {id}") if
@@ -114,11 +107,7 @@ func (d *DocSpace) AddPerson(userID, firstName, lastName string) {
 func (d *DocSpace) SetPhoto(userID string, img []byte) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	p := d.people[userID]
-	if p == nil {
-		p = &person{firstName: "User", lastName: userID}
-		d.people[userID] = p
-	}
+	p := d.people.findOrAddLocked(userID, func() *person { return &person{firstName: "User", lastName: userID} })
 	if err := d.setPhotoLocked(p, img); err != nil {
 		panic("fakeprovider: DocSpace.SetPhoto: " + err.Error())
 	}
@@ -127,21 +116,15 @@ func (d *DocSpace) SetPhoto(userID string, img []byte) {
 // Photo returns the user's photo as stored; false when the user has the
 // default pictures.
 func (d *DocSpace) Photo(userID string) ([]byte, bool) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	p := d.people[userID]
-	if p == nil || p.photo == nil {
-		return nil, false
-	}
-	return p.photo, true
+	return d.people.image(userID, func(p *person) []byte { return p.photo })
 }
 
 // PhotoURL returns the URL the API reports as the user's original photo.
 func (d *DocSpace) PhotoURL(userID string) string {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	p := d.people[userID]
-	if p == nil {
+	p, ok := d.people.findLocked(userID)
+	if !ok {
 		return ""
 	}
 	return d.thumbnailsLocked(userID, p)["original"]
@@ -215,12 +198,8 @@ func (d *DocSpace) authorized(w http.ResponseWriter, r *http.Request) bool {
 // personRoute serves an API request about the person of {id}; see
 // userRoute.
 func (d *DocSpace) personRoute(h func(r *http.Request, id string, p *person) (int, any)) http.HandlerFunc {
-	find := func(id string) (*person, bool) {
-		p := d.people[id]
-		return p, p != nil
-	}
 	notFound := func() (int, any) { return docSpaceError(http.StatusNotFound, "The user could not be found") }
-	return userRoute(&d.mu, d.authorized, find, notFound, h)
+	return userRoute(d.people, d.authorized, notFound, h)
 }
 
 func (d *DocSpace) getPhoto(r *http.Request, id string, p *person) (int, any) {
@@ -385,8 +364,8 @@ func (d *DocSpace) fileLocked(ref string) ([]byte, bool) {
 // its thumbnails, which it renders.
 func (d *DocSpace) photoFileLocked(name string) ([]byte, string, bool) {
 	id, _, _ := strings.Cut(name, "_")
-	p := d.people[id]
-	if p == nil || p.photo == nil {
+	p, ok := d.people.findLocked(id)
+	if !ok || p.photo == nil {
 		return nil, "", false
 	}
 	if name == p.originalName(id) {

@@ -95,6 +95,16 @@ func (s *server) start() error {
 	return nil
 }
 
+// started starts the server a fake f embeds and returns f, for the
+// fakes' constructors.
+func started[F interface{ start() error }](f F) (F, error) {
+	if err := f.start(); err != nil {
+		var none F
+		return none, err
+	}
+	return f, nil
+}
+
 // URL is the fake's root, as http://127.0.0.1:port.
 func (s *server) URL() string { return s.url }
 
@@ -240,14 +250,13 @@ func jsonRoute(mu *sync.Mutex, authorized func(http.ResponseWriter, *http.Reques
 }
 
 // userRoute is jsonRoute for a request about the user of the {id}
-// wildcard: find looks the user up with mu held, and notFound is the
+// wildcard, looked up in users with their lock held; notFound is the
 // answer for an unknown one.
-func userRoute[U any](mu *sync.Mutex, authorized func(http.ResponseWriter, *http.Request) bool,
-	find func(id string) (U, bool), notFound func() (int, any),
-	h func(r *http.Request, id string, user U) (status int, body any)) http.HandlerFunc {
-	return jsonRoute(mu, authorized, func(r *http.Request) (int, any) {
+func userRoute[U any](users userTable[U], authorized func(http.ResponseWriter, *http.Request) bool,
+	notFound func() (int, any), h func(r *http.Request, id string, user *U) (status int, body any)) http.HandlerFunc {
+	return jsonRoute(users.mu, authorized, func(r *http.Request) (int, any) {
 		id := r.PathValue("id")
-		user, ok := find(id)
+		user, ok := users.findLocked(id)
 		if !ok {
 			return notFound()
 		}

@@ -28,10 +28,7 @@ func StartGravatar() (*Gravatar, error) {
 	g := &Gravatar{avatars: make(map[string][]byte)}
 	g.server = newServer(func(*http.Request) string { return "" })
 	g.handle(GravatarAvatar, func(r *http.Request) string { return r.PathValue("hash") }, g.avatar)
-	if err := g.start(); err != nil {
-		return nil, err
-	}
-	return g, nil
+	return started(g)
 }
 
 // GravatarHash returns the SHA-256 hash Gravatar names an e-mail address
