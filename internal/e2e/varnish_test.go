@@ -149,41 +149,41 @@ http:
 `, proxyAddr, box.BaseURL(), boxToken, ds.URL(), dsKey, dsSecret, purgeToken, varnishAddr))
 	varnish(t, varnishAddr, proxyAddr)
 
-	t.Run("pass-through delete", func(t *testing.T) {
-		path := "/avatar/box/" + boxUser
+	// invalidates caches path's avatars in Varnish, has invalidate send
+	// what should purge them, answered 204, and waits for Varnish to serve
+	// new ones.
+	invalidates := func(t *testing.T, path, what string, invalidate func() fetched) {
+		t.Helper()
 		before := cachedInVarnish(t, varnishAddr, path)
-		r := do(t, http.MethodDelete, "http://"+varnishAddr+"/box/users/"+boxUser+"/avatar",
-			http.Header{"Authorization": {"Bearer " + boxToken}}, nil)
-		if r.status != http.StatusNoContent {
-			t.Fatalf("DELETE through Varnish and the pass-through: %d %s", r.status, r.body)
+		if r := invalidate(); r.status != http.StatusNoContent {
+			t.Fatalf("%s: %d %s", what, r.status, r.body)
 		}
-		mustRefresh(t, varnishAddr, path, before, "after the pass-through delete")
+		mustRefresh(t, varnishAddr, path, before, "after "+what)
+	}
+
+	t.Run("pass-through delete", func(t *testing.T) {
+		invalidates(t, "/avatar/box/"+boxUser, "DELETE through Varnish and the pass-through", func() fetched {
+			return do(t, http.MethodDelete, "http://"+varnishAddr+"/box/users/"+boxUser+"/avatar",
+				http.Header{"Authorization": {"Bearer " + boxToken}}, nil)
+		})
 	})
 
 	t.Run("purge API", func(t *testing.T) {
-		path := "/avatar/box/" + boxReplaced
-		before := cachedInVarnish(t, varnishAddr, path)
-		box.SetAvatar(boxReplaced, testimages.SeededJPEG("bob-2", 300, 300))
-		r := do(t, http.MethodPost, "http://"+proxyAddr+"/purge/box/"+boxReplaced,
-			http.Header{"Authorization": {"Bearer " + purgeToken}}, nil)
-		if r.status != http.StatusNoContent {
-			t.Fatalf("POST /purge: %d %s", r.status, r.body)
-		}
-		mustRefresh(t, varnishAddr, path, before, "after /purge")
+		invalidates(t, "/avatar/box/"+boxReplaced, "POST /purge", func() fetched {
+			box.SetAvatar(boxReplaced, testimages.SeededJPEG("bob-2", 300, 300))
+			return do(t, http.MethodPost, "http://"+proxyAddr+"/purge/box/"+boxReplaced,
+				http.Header{"Authorization": {"Bearer " + purgeToken}}, nil)
+		})
 	})
 
 	t.Run("webhook", func(t *testing.T) {
-		path := "/avatar/ds/" + dsUser
-		before := cachedInVarnish(t, varnishAddr, path)
-		ds.SetPhoto(dsUser, testimages.SeededJPEG("dora-2", 300, 300))
-		body := []byte(fmt.Sprintf(`{"event":{"id":7,"trigger":"user.updated"},"payload":{"id":%q},"webhook":{"id":1}}`, dsUser))
-		mac := hmac.New(sha256.New, []byte(dsSecret))
-		mac.Write(body)
-		r := do(t, http.MethodPost, "http://"+proxyAddr+"/webhooks/ds",
-			http.Header{"Content-Type": {"application/json"}, "X-Docspace-Signature-256": {"sha256=" + strings.ToUpper(hex.EncodeToString(mac.Sum(nil)))}}, body)
-		if r.status != http.StatusNoContent {
-			t.Fatalf("POST /webhooks/ds: %d %s", r.status, r.body)
-		}
-		mustRefresh(t, varnishAddr, path, before, "after the webhook")
+		invalidates(t, "/avatar/ds/"+dsUser, "POST /webhooks/ds", func() fetched {
+			ds.SetPhoto(dsUser, testimages.SeededJPEG("dora-2", 300, 300))
+			body := []byte(fmt.Sprintf(`{"event":{"id":7,"trigger":"user.updated"},"payload":{"id":%q},"webhook":{"id":1}}`, dsUser))
+			mac := hmac.New(sha256.New, []byte(dsSecret))
+			mac.Write(body)
+			return do(t, http.MethodPost, "http://"+proxyAddr+"/webhooks/ds",
+				http.Header{"Content-Type": {"application/json"}, "X-Docspace-Signature-256": {"sha256=" + strings.ToUpper(hex.EncodeToString(mac.Sum(nil)))}}, body)
+		})
 	})
 }
