@@ -35,16 +35,13 @@ func TestProviderCredentials(t *testing.T) {
 	for i := range 21 {
 		box.SetAvatar(fmt.Sprint(1000+i), testimages.SeededJPEG(fmt.Sprint("ccg-", i), 64, 64))
 	}
-	addr := testproc.FreeAddr(t)
-	cfg := writeConfig(t, fmt.Sprintf(`
-listen: %q
+	p := startWithConfig(t, testproc.Env("BOX_CLIENT_SECRET="+secret, "DS_PASSWORD="+password), fmt.Sprintf(`
 upstreams:
   - {name: box, kind: box, base_url: %q, token_url: %q, client_id: app, client_secret: "${BOX_CLIENT_SECRET}", enterprise_id: "123"}
   - {name: wrong, kind: box, base_url: %q, token_url: %q, client_id: app, client_secret: %q, enterprise_id: "123"}
   - {name: ds, kind: docspace, base_url: %q, user_name: avatars, password: "${DS_PASSWORD}"}
   - {name: dswrong, kind: docspace, base_url: %q, user_name: avatars, password: %q}
-`, addr, box.BaseURL(), box.TokenURL(), box.BaseURL(), box.TokenURL(), wrongSecret, ds.URL(), ds.URL(), wrongPassword))
-	p := startProxy(t, addr, t.TempDir(), testproc.Env("BOX_CLIENT_SECRET="+secret, "DS_PASSWORD="+password), "-config", cfg)
+`, box.BaseURL(), box.TokenURL(), box.BaseURL(), box.TokenURL(), wrongSecret, ds.URL(), ds.URL(), wrongPassword))
 	client := &http.Client{Timeout: mustNotHang}
 
 	fetchAvatar := func(t *testing.T, path string) error {

@@ -50,6 +50,15 @@ func startProxy(t *testing.T, addr, dir string, env []string, args ...string) *p
 	return p
 }
 
+// startWithConfig starts avatarproxy, with env, on a free address and the
+// configuration conf, to which it adds the listen key.
+func startWithConfig(t *testing.T, env []string, conf string) *proxyProcess {
+	t.Helper()
+	addr := testproc.FreeAddr(t)
+	cfg := writeConfig(t, fmt.Sprintf("listen: %q\n", addr)+conf)
+	return startProxy(t, addr, t.TempDir(), env, "-config", cfg)
+}
+
 // writeConfig writes a configuration file into a fresh directory.
 func writeConfig(t *testing.T, text string) string {
 	t.Helper()
@@ -122,13 +131,10 @@ func TestServesFileUpstream(t *testing.T) {
 	for _, name := range []string{"alice.jpg", "bob.png"} {
 		copyFile(t, filepath.Join(testproc.RepoRoot(t), "examples", "avatars", name), filepath.Join(root, name))
 	}
-	addr := testproc.FreeAddr(t)
-	cfg := writeConfig(t, fmt.Sprintf(`
-listen: %q
+	p := startWithConfig(t, testproc.Env(), fmt.Sprintf(`
 upstreams:
   - {name: pics, kind: file, root: %q}
-`, addr, root))
-	p := startProxy(t, addr, t.TempDir(), testproc.Env(), "-config", cfg)
+`, root))
 	client := &http.Client{Timeout: mustNotHang}
 
 	for _, tc := range []struct {

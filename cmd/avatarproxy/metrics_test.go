@@ -24,15 +24,12 @@ func TestMetricsPassPromtool(t *testing.T) {
 	root := t.TempDir()
 	copyFile(t, filepath.Join(testproc.RepoRoot(t), "examples", "avatars", "alice.jpg"), filepath.Join(root, "alice.jpg"))
 	o := newOrigin(t)
-	addr := testproc.FreeAddr(t)
-	cfg := writeConfig(t, fmt.Sprintf(`
-listen: %q
+	p := startWithConfig(t, testproc.Env(), fmt.Sprintf(`
 security: {purge_token: secret}
 upstreams:
   - {name: pics, kind: file, root: %q}
   - {name: o, kind: http, url_template: "%s/a/{user_id}"}
-`, addr, root, o.URL))
-	p := startProxy(t, addr, t.TempDir(), testproc.Env(), "-config", cfg)
+`, root, o.URL))
 	client := &http.Client{Timeout: mustNotHang}
 	for _, path := range []string{
 		"/avatar/pics/alice?size=40", "/avatar/pics/alice?size=40", "/avatar/pics/alice?size=40&format=avif",
@@ -82,14 +79,11 @@ func TestGoMemoryLimitFollowsTheCache(t *testing.T) {
 		{"GOMEMLIMIT wins", []string{"GOMEMLIMIT=300MiB"}, 300 << 20},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			addr := testproc.FreeAddr(t)
-			cfg := writeConfig(t, fmt.Sprintf(`
-listen: %q
+			p := startWithConfig(t, testproc.Env(c.env...), fmt.Sprintf(`
 cache: {max_bytes: 64MiB}
 upstreams:
   - {name: local, kind: file, root: %q}
-`, addr, filepath.Join(testproc.RepoRoot(t), "examples", "avatars")))
-			p := startProxy(t, addr, t.TempDir(), testproc.Env(c.env...), "-config", cfg)
+`, filepath.Join(testproc.RepoRoot(t), "examples", "avatars")))
 			_, body := get(t, &http.Client{Timeout: mustNotHang}, p.url+"/metrics")
 			want := fmt.Sprintf("go_gc_gomemlimit_bytes %g\n", float64(c.want))
 			if !strings.Contains(string(body), want) {

@@ -179,16 +179,13 @@ func burst(t *testing.T, client *http.Client, base string, n int) {
 // burst of requests leaves no goroutines behind.
 func TestGracefulShutdown(t *testing.T) {
 	o := newOrigin(t)
-	addr := testproc.FreeAddr(t)
-	cfg := writeConfig(t, fmt.Sprintf(`
-listen: %q
+	p := startWithConfig(t, testproc.Env(), fmt.Sprintf(`
 shutdown_timeout: 30s
 shutdown_delay: 2s
 upstreams:
   - {name: o, kind: http, url_template: "%s/a/{user_id}"}
   - {name: h, kind: http, url_template: "%s/a/{user_id}", timeout: 50s, header_timeout: 50s}
-`, addr, o.URL, o.URL))
-	p := startProxy(t, addr, t.TempDir(), testproc.Env(), "-config", cfg)
+`, o.URL, o.URL))
 	transport := &http.Transport{}
 	client := &http.Client{Timeout: mustNotHang, Transport: transport}
 
@@ -271,14 +268,11 @@ upstreams:
 // held connection without a response.
 func TestShutdownTimeout(t *testing.T) {
 	o := newOrigin(t)
-	addr := testproc.FreeAddr(t)
-	cfg := writeConfig(t, fmt.Sprintf(`
-listen: %q
+	p := startWithConfig(t, testproc.Env(), fmt.Sprintf(`
 shutdown_timeout: 1s
 upstreams:
   - {name: o, kind: http, url_template: "%s/a/{user_id}", timeout: 50s, header_timeout: 50s}
-`, addr, o.URL))
-	p := startProxy(t, addr, t.TempDir(), testproc.Env(), "-config", cfg)
+`, o.URL))
 	client := &http.Client{Timeout: mustNotHang}
 
 	held := getAsync(client, p.url+"/avatar/o/held-forever?size=32")
