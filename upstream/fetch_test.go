@@ -192,19 +192,7 @@ func TestDialGuard(t *testing.T) {
 		// Long enough that a real connection attempt would show in the
 		// elapsed time; the guard refuses before any attempt.
 		cfg.ConnectTimeout = config.Duration(30 * time.Second)
-		var obs observer
-		src := newSource(t, cfg, upstream.Options{Observe: obs.observe})
-		start := time.Now()
-		_, err := fetch(t, src, "x", upstream.Validators{})
-		if elapsed := time.Since(start); elapsed > mustNotHang {
-			t.Errorf("%s: took %v", target, elapsed)
-		}
-		if r := reasonOf(t, err); r != "forbidden-address" {
-			t.Errorf("%s: reason %q (%v), want forbidden-address", target, r, err)
-		}
-		if got := obs.take(); !slices.Equal(got, []string{"error"}) {
-			t.Errorf("%s: Observe codes = %v, want [error]", target, got)
-		}
+		wantPromptFailure(t, cfg, target, "forbidden-address", "error")
 	}
 }
 
@@ -313,25 +301,25 @@ func TestTotalTimeoutCoversBody(t *testing.T) {
 	defer srv.Close()
 	cfg := httpUpstream(srv.URL + "/{user_id}")
 	cfg.Timeout = config.Duration(300 * time.Millisecond)
-	wantTimeout(t, cfg, "slow body", "200") // the headers came
+	wantPromptFailure(t, cfg, "slow body", "timeout", "200") // the headers came
 }
 
-// wantTimeout fetches from cfg, which must time out rather than hang,
-// observing codes.
-func wantTimeout(t *testing.T, cfg config.Upstream, what string, codes ...string) {
+// wantPromptFailure fetches from cfg, which must fail for reason rather
+// than hang, observing codes; what names the case in messages.
+func wantPromptFailure(t *testing.T, cfg config.Upstream, what, reason string, codes ...string) {
 	t.Helper()
 	var obs observer
 	src := newSource(t, cfg, upstream.Options{Observe: obs.observe})
 	start := time.Now()
 	_, err := fetch(t, src, "x", upstream.Validators{})
 	if elapsed := time.Since(start); elapsed > mustNotHang {
-		t.Errorf("%s took %v", what, elapsed)
+		t.Errorf("%s: took %v", what, elapsed)
 	}
-	if r := reasonOf(t, err); r != "timeout" {
-		t.Errorf("reason %q (%v), want timeout", r, err)
+	if r := reasonOf(t, err); r != reason {
+		t.Errorf("%s: reason %q (%v), want %s", what, r, err, reason)
 	}
 	if got := obs.take(); !slices.Equal(got, codes) {
-		t.Errorf("Observe codes = %v, want %v", got, codes)
+		t.Errorf("%s: Observe codes = %v, want %v", what, got, codes)
 	}
 }
 
@@ -346,7 +334,7 @@ func TestHeaderTimeout(t *testing.T) {
 	cfg := httpUpstream(srv.URL + "/{user_id}")
 	cfg.HeaderTimeout = config.Duration(200 * time.Millisecond)
 	cfg.Timeout = config.Duration(time.Minute) // so only the header timeout can end it
-	wantTimeout(t, cfg, "silent server", "error")
+	wantPromptFailure(t, cfg, "silent server", "timeout", "error")
 }
 
 func TestUnreachable(t *testing.T) {
