@@ -75,8 +75,10 @@ func fetchAcrossExpiries(t *testing.T, src upstream.Source, img []byte, issued f
 
 // fetchBurstAfterRevoking fetches the avatar, has revoke invalidate the
 // credentials used, then fetches it 20 times at once: each fetch must
-// bring img, on its retry if need be.
-func fetchBurstAfterRevoking(t *testing.T, src upstream.Source, img []byte, revoke func()) {
+// bring img, on its retry if need be, and the provider must have issued
+// credentials twice in all (issued tells how often): the first and one
+// renewal for the whole burst.
+func fetchBurstAfterRevoking(t *testing.T, src upstream.Source, img []byte, revoke func(), issued func() int) {
 	t.Helper()
 	mustFetch(t, src, "1001", upstream.Validators{})
 	revoke()
@@ -98,6 +100,9 @@ func fetchBurstAfterRevoking(t *testing.T, src upstream.Source, img []byte, revo
 		if err != nil {
 			t.Errorf("fetch after the credentials were revoked: %v", err)
 		}
+	}
+	if n := issued(); n != 2 {
+		t.Errorf("credentials issued %d times, want 2: the first and one renewal for the whole burst", n)
 	}
 }
 
@@ -122,10 +127,8 @@ func TestBoxClientCredentialsAcrossExpiries(t *testing.T) {
 // them, and every fetch succeeds on its retry.
 func TestBoxRevokedTokenRenewsOnce(t *testing.T) {
 	box, cfg, img := newBoxApp(t, time.Hour)
-	fetchBurstAfterRevoking(t, newSource(t, cfg, upstream.Options{}), img, box.RevokeTokens)
-	if n := box.Count(fakeprovider.BoxToken); n != 2 {
-		t.Errorf("%d token requests, want 2: the first token and one renewal for the whole burst", n)
-	}
+	fetchBurstAfterRevoking(t, newSource(t, cfg, upstream.Options{}), img, box.RevokeTokens,
+		func() int { return box.Count(fakeprovider.BoxToken) })
 }
 
 func TestBoxClientCredentialsActAsUser(t *testing.T) {
