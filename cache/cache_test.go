@@ -3,6 +3,9 @@ package cache
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -134,7 +137,7 @@ func TestGroupCallerGivingUpDoesNotFailOthers(t *testing.T) {
 
 func TestGenerationsBumpAndExpire(t *testing.T) {
 	now := time.Unix(1000, 0)
-	g := NewLocalGenerations(time.Hour)
+	g := NewLocalGenerations(time.Hour, 1<<20)
 	g.now = func() time.Time { return now }
 	if g.Get("u") != 0 {
 		t.Fatal("unseen user not at generation 0")
@@ -145,25 +148,82 @@ func TestGenerationsBumpAndExpire(t *testing.T) {
 		t.Fatalf("bumps: u=%d v=%d, Get u=%d v=%d", a, b, g.Get("u"), g.Get("v"))
 	}
 	now = now.Add(2 * time.Hour)
-	if g.Get("u") != 0 {
-		t.Fatal("record older than keep still in force")
+	c := g.Bump("w") // drops the records older than keep
+	if g.Len() != 1 || g.Get("u") != 0 || g.Get("w") != c {
+		t.Fatalf("after keep: %d records, u at %d, w at %d", g.Len(), g.Get("u"), g.Get("w"))
 	}
-	if c := g.Bump("u"); c == a || c == b || c == 0 {
-		t.Fatalf("a generation was handed out twice: %d after %d and %d", c, a, b)
+	if d := g.Bump("u"); d == a || d == b || d == c || d == 0 {
+		t.Fatalf("a generation was handed out twice: %d after %d, %d and %d", d, a, b, c)
 	}
 }
 
-func TestGenerationsSweepBoundsMemory(t *testing.T) {
-	now := time.Unix(1000, 0)
-	g := NewLocalGenerations(time.Minute)
-	g.now = func() time.Time { return now }
+// Client-chosen user ids may be long and many: the records stay within
+// their byte bound whatever is bumped.
+func TestGenerationsBoundedInBytes(t *testing.T) {
+	const maxBytes = 64 << 10
+	g := NewLocalGenerations(time.Hour, maxBytes)
+	long := strings.Repeat("x", 4000)
 	for i := range 5000 {
-		g.Bump(string(rune(i + 1)))
-		now = now.Add(time.Second)
+		g.Bump(long + strconv.Itoa(i))
+		if b := g.Bytes(); b > maxBytes {
+			t.Fatalf("after %d bumps the records hold %d bytes, above %d", i+1, b, maxBytes)
+		}
 	}
-	// At one bump a second only the last minute's users need a record;
-	// amortised sweeps keep at most about twice that plus the floor.
-	if n := g.Len(); n > 2*1024 {
-		t.Fatalf("%d records kept for users bumped over an hour ago", n)
+	if n := g.Len(); n > maxBytes/4000 {
+		t.Fatalf("%d records of 4 KB ids kept within %d bytes", n, maxBytes)
 	}
+}
+
+// A record dropped under byte pressure while its entries may still live
+// must not return its user to a generation those entries were made under.
+func TestGenerationsDroppedUnderPressureNeverRevive(t *testing.T) {
+	g := NewLocalGenerations(time.Hour, 10*recordCost("user-00"))
+	before := g.Get("u")
+	purged := g.Bump("u")
+	if purged == before {
+		t.Fatal("a bump did not move the user")
+	}
+	for i := range 100 { // push u's record out
+		g.Bump(fmt.Sprintf("user-%02d", i))
+	}
+	if _, kept := g.records.Load("u"); kept {
+		t.Fatal("the record was not dropped under pressure")
+	}
+	if got := g.Get("u"); got == before {
+		t.Fatalf("u is back at generation %d, where its purged entries live", got)
+	}
+	if got := g.Get("u"); got < purged {
+		t.Fatalf("u went back from %d to %d", purged, got)
+	}
+	// The users still recorded keep their generation.
+	last := g.Bump("user-last")
+	if g.Get("user-last") != last {
+		t.Fatalf("a recorded user is at %d, not its %d", g.Get("user-last"), last)
+	}
+}
+
+// Hits read generations from many goroutines while purges bump them; run
+// with -race.
+func TestGenerationsConcurrentGetAndBump(t *testing.T) {
+	g := NewLocalGenerations(time.Hour, 4096)
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 2000 {
+				user := fmt.Sprintf("u%d-%d", w, i%50)
+				if i%10 == 0 {
+					b := g.Bump(user)
+					if got := g.Get(user); got < b {
+						t.Errorf("Get after Bump: %d < %d", got, b)
+						return
+					}
+				} else {
+					g.Get(user)
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }

@@ -58,7 +58,10 @@ type Cache struct {
 	TTL         Duration `yaml:"ttl"`
 	NegativeTTL Duration `yaml:"negative_ttl"`
 	BrowserTTL  Duration `yaml:"browser_ttl"`
-	RedisURL    string   `yaml:"redis_url"`
+	// VersionInterval is how often a version token not yet confirmed for
+	// a user may make the proxy ask the upstream again.
+	VersionInterval Duration `yaml:"version_interval"`
+	RedisURL        string   `yaml:"redis_url"`
 }
 
 // Resize configures the image pipeline and its limits.

@@ -89,7 +89,7 @@ const defaultsDocument = `
 listen: ":8080"
 default_avatar: identicon
 shutdown_timeout: 15s
-cache: {max_bytes: 256MiB, ttl: 1h, negative_ttl: 1m, browser_ttl: 5m}
+cache: {max_bytes: 256MiB, ttl: 1h, negative_ttl: 1m, browser_ttl: 5m, version_interval: 10s}
 resize:
   default_size: 80
   max_size: 1024
@@ -502,6 +502,7 @@ func TestValidate(t *testing.T) {
 		{"max_bytes", func(c *Config) { c.Cache.MaxBytes = 0 }, "cache.max_bytes: must be positive"},
 		{"ttl", func(c *Config) { c.Cache.TTL = 0 }, "cache.ttl: must be positive"},
 		{"browser_ttl", func(c *Config) { c.Cache.BrowserTTL = 0 }, "cache.browser_ttl: must be positive"},
+		{"version_interval", func(c *Config) { c.Cache.VersionInterval = 0 }, "cache.version_interval: must be positive"},
 		{"negative_ttl zero", func(c *Config) { c.Cache.NegativeTTL = 0 }, ""},
 		{"negative_ttl negative", func(c *Config) { c.Cache.NegativeTTL = -1 }, "cache.negative_ttl: must not be negative"},
 		{"redis", func(c *Config) { c.Cache.RedisURL = "redis://localhost:6379/0" }, ""},

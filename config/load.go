@@ -27,6 +27,8 @@ func Default() *Config {
 			TTL:         Duration(time.Hour),
 			NegativeTTL: Duration(time.Minute),
 			BrowserTTL:  Duration(5 * time.Minute),
+
+			VersionInterval: Duration(10 * time.Second),
 		},
 		Resize: Resize{
 			DefaultSize:     80,

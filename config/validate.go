@@ -274,6 +274,9 @@ func (c Cache) check(p *problems) {
 	if c.BrowserTTL <= 0 {
 		p.add("cache.browser_ttl", "must be positive")
 	}
+	if c.VersionInterval <= 0 {
+		p.add("cache.version_interval", "must be positive")
+	}
 	if c.RedisURL != "" {
 		u, err := url.Parse(c.RedisURL)
 		switch {

@@ -5,8 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
-	"slices"
 	"strconv"
+	"time"
 
 	"github.com/avatarproxy/avatarproxy/failure"
 	"github.com/avatarproxy/avatarproxy/metrics"
@@ -18,11 +18,14 @@ import (
 // get serves a request: from the variant cache when it can, else by
 // fetching (or reusing) the original and resizing it, else a fallback.
 func (a *avatars) get(ctx context.Context, req *avatarRequest) (*answer, error) {
-	user := userKey(req.upstream.name, req.userID)
-	if req.version != "" && a.newVersion(user, req.version) {
-		a.invalidate(ctx, req.upstream.name, req.userID, "version")
+	gen := a.gens.Get(userKey(req.upstream.name, req.userID))
+	if req.version != "" {
+		ans, err := a.getVersion(ctx, req, gen)
+		if err != nil {
+			return a.fallback(ctx, req, err)
+		}
+		return ans, nil
 	}
-	gen := a.gens.Get(user)
 	key := variantKey(req, gen)
 
 	cached, ok := a.variants.Get(key)
@@ -51,6 +54,12 @@ func (a *avatars) get(ctx context.Context, req *avatarRequest) (*answer, error) 
 	case err == nil:
 		return &answer{v: v, cache: "MISS"}, nil
 	}
+	return a.fallback(ctx, req, err)
+}
+
+// fallback answers with the default image when err is a failure a default
+// papers over, else returns err.
+func (a *avatars) fallback(ctx context.Context, req *avatarRequest, err error) (*answer, error) {
 	reason := fallbackReason(err)
 	if reason == "" {
 		return nil, err
@@ -63,28 +72,20 @@ func (a *avatars) get(ctx context.Context, req *avatarRequest) (*answer, error) 
 	return &answer{v: d, cache: "MISS", fallbackReason: reason}, nil
 }
 
-// newVersion records a version token and reports whether it is new for the
-// user, which means the avatar changed since the URLs we cached.
-func (a *avatars) newVersion(user, token string) bool {
-	seen, _ := a.versions.Get(user)
-	if seen != nil && slices.Contains(seen.tokens, token) {
-		return false
-	}
-	next := &recentVersions{tokens: []string{token}}
-	if seen != nil {
-		next.tokens = append(next.tokens, seen.tokens[:min(len(seen.tokens), versionsKept-1)]...)
-	}
-	a.versions.Set(user, next, a.ttl+keepStale)
-	return true
-}
-
 // render makes the variant for key from the original, and caches it.
 func (a *avatars) render(ctx context.Context, req *avatarRequest, gen uint64, key string) (*variant, error) {
 	orig, err := a.original(ctx, req, gen)
 	if err != nil {
 		return nil, err
 	}
+	return a.renderFrom(ctx, req, gen, key, orig)
+}
+
+// renderFrom makes the variant for key from orig, and caches it where the
+// next request for key finds it.
+func (a *avatars) renderFrom(ctx context.Context, req *avatarRequest, gen uint64, key string, orig *original) (*variant, error) {
 	var v *variant
+	var err error
 	switch orig.state {
 	case originalMissing:
 		d, err := a.defaultImage(ctx, req)
@@ -112,6 +113,8 @@ func (a *avatars) render(ctx context.Context, req *avatarRequest, gen uint64, ke
 	}
 	v.expires = orig.expires
 	a.variants.Set(key, v, a.ttl+keepStale)
+	// Requests that missed while this ran must find it, not render again.
+	a.variants.Wait()
 	return v, nil
 }
 
@@ -160,12 +163,22 @@ func (a *avatars) original(ctx context.Context, req *avatarRequest, gen uint64) 
 		return cached, nil
 	}
 	o, _, err := a.fetches.Do(ctx, key, func(ctx context.Context) (*original, error) {
-		return a.fetch(ctx, req, key, cached)
+		// A fetch that ended since the lookup above left its result.
+		if again, ok := a.originals.Get(key); ok && a.now().Before(again.expires) {
+			if again.state == originalFailed {
+				return nil, again.err
+			}
+			return again, nil
+		}
+		return a.fetch(ctx, req, key, cached, "")
 	})
 	return o, err
 }
 
-func (a *avatars) fetch(ctx context.Context, req *avatarRequest, key string, cached *original) (*original, error) {
+// fetch asks the upstream for the original, conditionally when cached has
+// validators, and caches the outcome. A non-empty token is the version
+// token that asked: an answer confirms it for the original.
+func (a *avatars) fetch(ctx context.Context, req *avatarRequest, key string, cached *original, token string) (*original, error) {
 	var cond upstream.Validators
 	if cached.good() {
 		cond = cached.validators
@@ -201,7 +214,12 @@ func (a *avatars) fetch(ctx context.Context, req *avatarRequest, key string, cac
 			return nil, err
 		}
 		if !cached.good() {
-			a.originals.Set(key, &original{state: originalFailed, err: err, expires: now.Add(retryFailed)}, retryFailed)
+			failed := &original{state: originalFailed, err: err, expires: now.Add(retryFailed)}
+			if token != "" {
+				failed.checked = now
+			}
+			a.originals.Set(key, failed, retryFailed)
+			a.originals.Wait()
 			return nil, err
 		}
 		// The last good copy, served stale for a while before asking again.
@@ -211,7 +229,19 @@ func (a *avatars) fetch(ctx context.Context, req *avatarRequest, key string, cac
 		stale.expires = now.Add(retryFailed)
 		o = &stale
 	}
+	o.tokens, o.checked = nil, time.Time{}
+	if cached != nil {
+		o.tokens, o.checked = cached.tokens, cached.checked
+	}
+	if token != "" {
+		o.checked = now
+		if o.state != originalStale {
+			o.tokens = withToken(o.tokens, token)
+		}
+	}
 	a.originals.Set(key, o, a.ttl+keepStale)
+	// Requests that missed while this ran must find it, not fetch again.
+	a.originals.Wait()
 	return o, nil
 }
 

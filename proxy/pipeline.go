@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -47,6 +46,12 @@ type original struct {
 	validators upstream.Validators
 	err        error // why, for originalStale, originalUnusable and originalFailed
 	expires    time.Time
+	// tokens are the version tokens confirmed for this original, newest
+	// first, at most tokensKept: a URL carrying one of them is served from
+	// it without asking the upstream.
+	tokens []string
+	// checked is when a version token last made the proxy ask the upstream.
+	checked time.Time
 }
 
 // good reports whether o holds an image worth rendering or revalidating.
@@ -81,11 +86,18 @@ type variant struct {
 	expires      time.Time
 }
 
+// originalSize is what an original costs in its tier: its body and the
+// version tokens confirmed for it.
+func originalSize(o *original) int {
+	n := len(o.body)
+	for _, t := range o.tokens {
+		n += len(t) + 16
+	}
+	return n
+}
+
 // missing reports whether v stands for a user without an avatar.
 func (v *variant) missing() bool { return v.state == variantMissing || v.state == variantNoImage }
-
-// recentVersions are the version tokens lately seen for a user.
-type recentVersions struct{ tokens []string }
 
 const (
 	// keepStale is how long entries outlive their freshness, to be served
@@ -93,9 +105,12 @@ const (
 	keepStale = 24 * time.Hour
 	// retryFailed is how long a failed revalidation waits before the next.
 	retryFailed = 10 * time.Second
-	// versionsKept bounds the version tokens remembered per user, so that
-	// clients holding a few older URLs do not purge the user on each request.
-	versionsKept = 4
+	// tokensKept bounds the version tokens confirmed per original, so that
+	// a client cycling tokens costs bounded bytes in the original's entry.
+	tokensKept = 8
+	// generationShare is the share of cache.max_bytes given to generation
+	// records, taken out of the tiers.
+	generationShare = 64
 )
 
 // answer is what the avatar pipeline produced for a request.
@@ -103,27 +118,29 @@ type answer struct {
 	v              *variant
 	cache          string // X-Cache: HIT, MISS or STALE
 	fallbackReason string // X-Avatar-Fallback: why the default was served instead
+	// unconfirmed marks a versioned answer from an original not yet
+	// confirmed for the URL's token: it must not be cached as immutable.
+	unconfirmed bool
 }
 
 // avatars is the pipeline behind the avatar face: cache, fetch, resize.
 type avatars struct {
-	log     *slog.Logger
-	metrics *metrics.Metrics
-	resizer *resize.Resizer
-	gens    cache.Generations
-	// invalidate drops every cached copy of a user, here and in CDNs.
-	invalidate func(ctx context.Context, upstream, userID, cause string)
-	variants   *cache.Tier[variant]
-	originals  *cache.Tier[original]
-	versions   *cache.Tier[recentVersions]
-	renders    *cache.Group[*variant]
+	log       *slog.Logger
+	metrics   *metrics.Metrics
+	resizer   *resize.Resizer
+	gens      cache.Generations
+	variants  *cache.Tier[variant]
+	originals *cache.Tier[original]
+	renders   *cache.Group[*variant]
 	// revalidating holds the keys of variants being refreshed now.
 	revalidating sync.Map
 	fetches      *cache.Group[*original]
 	ttl          time.Duration
 	negTTL       time.Duration
-	quality      int
-	now          func() time.Time
+	// versionInterval spaces the upstream checks new version tokens cause.
+	versionInterval time.Duration
+	quality         int
+	now             func() time.Time
 }
 
 // userKey identifies a user of an upstream in the generation store.
@@ -145,27 +162,22 @@ func (s *Server) newAvatars(opt Options) (*avatars, error) {
 	c := s.cfg.Cache
 	m := s.metrics
 	evicted := m.CacheEvictions.Inc
+	genBytes := int64(c.MaxBytes) / generationShare
+	tierBytes := int64(c.MaxBytes) - genBytes
 	// Variants are what clients ask for; originals only feed new sizes.
 	variants, err := cache.NewTier(cache.TierConfig[variant]{
-		MaxBytes: int64(c.MaxBytes) * 3 / 4, Size: func(v *variant) int { return len(v.body) }, OnEvict: evicted,
+		MaxBytes: tierBytes * 3 / 4, Size: func(v *variant) int { return len(v.body) }, OnEvict: evicted,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("variant cache: %w", err)
 	}
 	originals, err := cache.NewTier(cache.TierConfig[original]{
-		MaxBytes: int64(c.MaxBytes) / 4, Size: func(o *original) int { return len(o.body) }, OnEvict: evicted,
+		MaxBytes: tierBytes / 4, Size: originalSize, OnEvict: evicted,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("original cache: %w", err)
 	}
-	versions, err := cache.NewTier(cache.TierConfig[recentVersions]{
-		MaxBytes: max(int64(c.MaxBytes)/100, 1<<20),
-		Size:     func(r *recentVersions) int { return len(r.tokens) * maxVersionLen },
-	})
-	if err != nil {
-		return nil, fmt.Errorf("version cache: %w", err)
-	}
-	s.tiers = append(s.tiers, variants, originals, versions)
+	s.tiers = append(s.tiers, variants, originals)
 	m.GaugeFunc("avatarproxy_cache_size_bytes", "Approximate bytes held by a cache tier.",
 		prometheus.Labels{"tier": metrics.TierVariant}, func() float64 { return float64(variants.Bytes()) })
 	m.GaugeFunc("avatarproxy_cache_size_bytes", "Approximate bytes held by a cache tier.",
@@ -193,7 +205,7 @@ func (s *Server) newAvatars(opt Options) (*avatars, error) {
 		func() float64 { _, queued := rz.Stats(); return float64(queued) })
 	gens := opt.Generations
 	if gens == nil {
-		gens = cache.NewLocalGenerations(c.TTL.D() + keepStale)
+		gens = cache.NewLocalGenerations(c.TTL.D()+keepStale, genBytes)
 	}
 	// The slowest honest fetch plus a resize bounds the collapsed work.
 	var longest time.Duration
@@ -202,19 +214,19 @@ func (s *Server) newAvatars(opt Options) (*avatars, error) {
 		longest = max(longest, total)
 	}
 	return &avatars{
-		log:        s.log,
-		metrics:    m,
-		resizer:    rz,
-		gens:       gens,
-		invalidate: s.Invalidate,
-		variants:   variants,
-		originals:  originals,
-		versions:   versions,
-		renders:    cache.NewGroup[*variant](longest + 30*time.Second),
-		fetches:    cache.NewGroup[*original](longest + 5*time.Second),
-		ttl:        c.TTL.D(),
-		negTTL:     c.NegativeTTL.D(),
-		quality:    s.cfg.Resize.Quality,
-		now:        time.Now,
+		log:       s.log,
+		metrics:   m,
+		resizer:   rz,
+		gens:      gens,
+		variants:  variants,
+		originals: originals,
+		renders:   cache.NewGroup[*variant](longest + 30*time.Second),
+		fetches:   cache.NewGroup[*original](longest + 5*time.Second),
+		ttl:       c.TTL.D(),
+		negTTL:    c.NegativeTTL.D(),
+
+		versionInterval: c.VersionInterval.D(),
+		quality:         s.cfg.Resize.Quality,
+		now:             time.Now,
 	}, nil
 }

@@ -29,21 +29,57 @@ type avatarRequest struct {
 }
 
 // Query parameters of the avatar face; anything else is refused so that a
-// typo does not silently serve the default.
+// typo does not silently serve the default. s, r, f and forcedefault are
+// Gravatar's, so that applications built for Gravatar work unchanged: s is
+// size, r (rating) and f (force the default) are read and ignored.
 var avatarParams = map[string]bool{
 	"size": true, "dpr": true, "format": true, "d": true, "crop": true, "sig": true,
 	"v": true, "timestamp": true, "hash": true,
+	"s": true, "r": true, "f": true, "forcedefault": true,
 }
 
 // The drop-in takes ActiveCollab's URLs as they are, whatever else they carry.
 var dropinParams = map[string]bool{"size": true, "timestamp": true}
 
-// maxVersionLen bounds the version token, which becomes part of cache keys.
+// maxVersionLen bounds the version token, which is kept with the original.
 const maxVersionLen = 128
+
+// maxUserIDLen bounds a user id: every provider's ids and Gravatar's SHA-256
+// hashes are far shorter, and ids become part of cache keys and records.
+const maxUserIDLen = 256
+
+// checkUserID refuses a user id longer than maxUserIDLen.
+func checkUserID(id string) error {
+	if len(id) > maxUserIDLen {
+		return badRequest("user_id: longer than %d bytes", maxUserIDLen)
+	}
+	return nil
+}
+
+// gravatarSuffixes are the image extensions Gravatar accepts after a hash
+// (Discourse asks for {hash}.png).
+var gravatarSuffixes = []string{".png", ".jpg", ".jpeg", ".gif"}
+
+// pathUserID is the user id an avatar path names: for the gravatar kind,
+// without the image extension Gravatar's own URLs may carry.
+func pathUserID(src *provider, id string) string {
+	if src.cfg.Kind != "gravatar" {
+		return id
+	}
+	for _, ext := range gravatarSuffixes {
+		if trimmed, ok := strings.CutSuffix(id, ext); ok && trimmed != "" {
+			return trimmed
+		}
+	}
+	return id
+}
 
 // parseAvatar validates the query of an avatar request for src and userID.
 // allowed lists the parameters read; others are refused when strict.
 func (s *Server) parseAvatar(r *http.Request, src *provider, userID string, allowed map[string]bool, strict bool) (*avatarRequest, error) {
+	if err := checkUserID(userID); err != nil {
+		return nil, err
+	}
 	q, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
 		return nil, badRequest("query: malformed escape or separator")
@@ -68,7 +104,14 @@ func (s *Server) parseAvatar(r *http.Request, src *provider, userID string, allo
 	rc := s.cfg.Resize
 	req := &avatarRequest{upstream: src, userID: userID, crop: "centre"}
 
-	size, err := parseSize(get("size"), rc)
+	sizeParam := get("size")
+	if s := get("s"); s != "" {
+		if sizeParam != "" && sizeParam != s {
+			return nil, badRequest("s: conflicts with size")
+		}
+		sizeParam = s
+	}
+	size, err := parseSize(sizeParam, rc)
 	if err != nil {
 		return nil, err
 	}
@@ -99,10 +142,13 @@ func (s *Server) parseAvatar(r *http.Request, src *provider, userID string, allo
 
 	req.whenMissing = s.cfg.DefaultAvatar
 	if d := get("d"); d != "" {
-		if !validDefault(d) {
-			return nil, badRequest("d: must be 404, blank, identicon, initials or mp")
+		style, ok := defaultStyle(d)
+		if !ok {
+			return nil, badRequest("d: must be 404, blank, identicon, initials, mp, one of Gravatar's or a URL")
 		}
-		req.whenMissing = d
+		if style != "" {
+			req.whenMissing = style
+		}
 	}
 
 	switch c := get("crop"); c {
@@ -144,6 +190,22 @@ func parseSize(v string, rc config.Resize) (int, error) {
 		return 0, badRequest("size: must be an integer from 1 to %d", rc.MaxSize)
 	}
 	return rc.SizeFor(n), nil
+}
+
+// defaultStyle maps a d parameter to the default avatar it asks for:
+// ours, or Gravatar's by the nearest of ours; "" for a URL, which stands
+// for the configured default (the proxy fetches no URL a client names).
+func defaultStyle(d string) (string, bool) {
+	switch d {
+	case "mm":
+		return "mp", true
+	case "retro", "monsterid", "wavatar", "robohash":
+		return "identicon", true
+	}
+	if strings.HasPrefix(d, "http://") || strings.HasPrefix(d, "https://") {
+		return "", true
+	}
+	return d, validDefault(d)
 }
 
 func validDefault(d string) bool {

@@ -18,12 +18,16 @@ import (
 type cacheControl struct {
 	browser  string // a rendered avatar
 	negative string // the default for a user without an avatar
+	// unconfirmed is a versioned URL served before its token is confirmed:
+	// cached until the next check may confirm it, not for good.
+	unconfirmed string
 }
 
-func newCacheControl(browserTTL, negativeTTL int) cacheControl {
+func newCacheControl(browserTTL, negativeTTL, versionInterval int) cacheControl {
 	return cacheControl{
-		browser:  fmt.Sprintf("public, max-age=%d, stale-while-revalidate=60, stale-if-error=86400", browserTTL),
-		negative: fmt.Sprintf("public, max-age=%d", negativeTTL),
+		browser:     fmt.Sprintf("public, max-age=%d, stale-while-revalidate=60, stale-if-error=86400", browserTTL),
+		negative:    fmt.Sprintf("public, max-age=%d", negativeTTL),
+		unconfirmed: fmt.Sprintf("public, max-age=%d", versionInterval),
 	}
 }
 
@@ -69,6 +73,8 @@ func (s *Server) writeAvatar(w http.ResponseWriter, r *http.Request, req *avatar
 		h.Set("Cache-Control", cacheFallback)
 	case v.missing():
 		h.Set("Cache-Control", s.cacheControl.negative)
+	case req.version != "" && ans.unconfirmed:
+		h.Set("Cache-Control", s.cacheControl.unconfirmed)
 	case req.version != "":
 		h.Set("Cache-Control", cacheImmutable)
 	default:

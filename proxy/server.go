@@ -74,7 +74,7 @@ func New(cfg *config.Config, opt Options) (*Server, error) {
 		providers: make(map[string]*provider),
 		signer:    newSigner(cfg.Security),
 		cacheControl: newCacheControl(int(cfg.Cache.BrowserTTL.D().Seconds()),
-			int(cfg.Cache.NegativeTTL.D().Seconds())),
+			int(cfg.Cache.NegativeTTL.D().Seconds()), int(max(cfg.Cache.VersionInterval.D().Seconds(), 1))),
 	}
 	guard, err := netguard.New(cfg.HTTP.DenyNetworks, cfg.HTTP.AllowNetworks)
 	if err != nil {
@@ -204,7 +204,7 @@ func (s *Server) serveAvatar(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errUnknownUpstream)
 		return
 	}
-	req, err := s.parseAvatar(r, src, r.PathValue("user"), avatarParams, true)
+	req, err := s.parseAvatar(r, src, pathUserID(src, r.PathValue("user")), avatarParams, true)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -245,7 +245,12 @@ func (s *Server) servePurge(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errUnknownUpstream)
 		return
 	}
-	s.Invalidate(r.Context(), src.name, r.PathValue("user"), "purge")
+	userID := pathUserID(src, r.PathValue("user"))
+	if err := checkUserID(userID); err != nil {
+		writeError(w, err)
+		return
+	}
+	s.Invalidate(r.Context(), src.name, userID, "purge")
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -259,6 +264,9 @@ func (s *Server) authorizedPurge(r *http.Request) bool {
 // Invalidate drops every cached size and format of a user; cause names
 // what caused it, for the invalidations metric.
 func (s *Server) Invalidate(ctx context.Context, upstreamName, userID, cause string) {
+	if len(userID) > maxUserIDLen {
+		return // the avatar face refuses such ids: nothing of it is cached
+	}
 	s.avatars.gens.Bump(userKey(upstreamName, userID))
 	s.metrics.Invalidations.WithLabelValues(upstreamName, cause).Inc()
 	s.cdn.Purge(purgeTag(upstreamName, userID))

@@ -68,6 +68,10 @@ func (s *Server) serveWebhook(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
+	if err := checkUserID(userID); err != nil {
+		writeError(w, err)
+		return
+	}
 	if userID != "" {
 		s.Invalidate(r.Context(), src.name, userID, "webhook")
 	}
