@@ -334,3 +334,36 @@ func TestBoxPurgeWinsOverInflightFetch(t *testing.T) {
 		t.Fatal("the held fetch of the old avatar was cached past the change")
 	}
 }
+
+// Applications built for Gravatar reach a gravatar upstream by changing
+// only their URL template: GitLab's plain_url/ssl_url on the avatar face,
+// Discourse's gravatar_base_url on the Gravatar-shaped face.
+func TestGravatarCompatibleURLs(t *testing.T) {
+	g := fakeprovidertest.NewGravatar(t)
+	h := newHarness(t, func(c *config.Config) {
+		c.Upstreams = append(c.Upstreams, config.Upstream{Name: "grav", Kind: "gravatar", BaseURL: g.URL()})
+	})
+	hash := fakeprovider.GravatarHash("someone@example.com")
+	g.SetAvatar(hash, testimages.SeededJPEG("someone", 200, 200))
+	for path, edge := range map[string]int{
+		"/avatar/grav/" + hash + "?s=48&d=identicon":                                  48, // GitLab
+		"/avatar/grav/" + hash + "?s=48&d=mm&r=pg&f=y":                                48,
+		"/avatar/grav/" + hash + ".png?s=40&d=retro":                                  40,
+		"/gravatar/grav/avatar/" + hash + ".png?s=120&d=404&reset_cache=Zm9vYmE":      120, // Discourse's download
+		"/gravatar/grav/avatar/" + hash + ".png?s=45&r=pg&d=identicon":                45,  // Discourse's template
+		"/avatar/grav/" + hash + "?size=33&d=https%3A%2F%2Fexample.com%2Fdefault.png": 33,
+	} {
+		r := h.get(path)
+		h.mustStatus(r, 200)
+		if info := imageInfo(t, r.body); info.Width != edge {
+			t.Errorf("%s: %d wide, want %d", path, info.Width, edge)
+		}
+	}
+	nobody := fakeprovider.GravatarHash("nobody@example.com")
+	if r := h.get("/gravatar/grav/avatar/" + nobody + ".png?s=40&d=404&reset_cache=x"); r.StatusCode != 404 {
+		t.Errorf("Discourse's d=404 for an unknown hash: %d", r.StatusCode)
+	}
+	if r := h.get("/gravatar/web/avatar/" + hash); r.StatusCode != 404 {
+		t.Errorf("the Gravatar-shaped face under a non-gravatar upstream: %d", r.StatusCode)
+	}
+}

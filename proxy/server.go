@@ -139,6 +139,7 @@ func (s *Server) Handler(metricsOnMain bool) http.Handler {
 		mux.Handle(pattern, s.instrument(name, h))
 	}
 	handle("GET /avatar/{upstream}/{user}", "avatar", s.serveAvatar)
+	handle("GET /gravatar/{upstream}/avatar/{user}", "avatar", s.serveGravatar)
 	handle("GET /proxy.php", "dropin", s.serveDropin)
 	handle("POST /purge/{upstream}/{user}", "purge", s.servePurge)
 	handle("POST /webhooks/{upstream}", "webhook", s.serveWebhook)
@@ -205,6 +206,24 @@ func (s *Server) serveAvatar(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req, err := s.parseAvatar(r, src, pathUserID(src, r.PathValue("user")), avatarParams, true)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	s.respondAvatar(w, r, req)
+}
+
+// serveGravatar answers Gravatar's own URL shape under a gravatar upstream,
+// /gravatar/{upstream}/avatar/{hash}[.png], for applications that let only
+// Gravatar's host be configured. Like Gravatar, it ignores parameters it
+// does not know (Discourse adds a random reset_cache).
+func (s *Server) serveGravatar(w http.ResponseWriter, r *http.Request) {
+	src, ok := s.providers[r.PathValue("upstream")]
+	if !ok || src.cfg.Kind != "gravatar" {
+		writeError(w, errUnknownUpstream)
+		return
+	}
+	req, err := s.parseAvatar(r, src, pathUserID(src, r.PathValue("user")), avatarParams, false)
 	if err != nil {
 		writeError(w, err)
 		return
