@@ -13,6 +13,7 @@ import (
 	"github.com/avatarproxy/avatarproxy/cache"
 	"github.com/avatarproxy/avatarproxy/config"
 	"github.com/avatarproxy/avatarproxy/internal/fakecdn"
+	"github.com/avatarproxy/avatarproxy/internal/fakeprovider/fakeprovidertest"
 	"github.com/avatarproxy/avatarproxy/internal/testimages"
 )
 
@@ -224,10 +225,16 @@ func TestPurgedUserStaysPurgedWhenItsRecordIsDropped(t *testing.T) {
 }
 
 func TestUserIDLimit(t *testing.T) {
-	h := newHarness(t, nil)
+	ac := fakeprovidertest.NewActiveCollab(t, "ac-token")
+	h := newHarness(t, func(c *config.Config) {
+		c.Upstreams = append(c.Upstreams, config.Upstream{Name: "ac", Kind: "activecollab", BaseURL: ac.URL(), Token: "ac-token"})
+	})
 	at, over := strings.Repeat("a", maxUserIDLen), strings.Repeat("a", maxUserIDLen+1)
 	h.mustStatus(h.get("/avatar/web/"+at+"?size=20"), 200) // the default
-	for _, path := range []string{"/avatar/web/" + over, "/avatar/web/" + over + "?v=1"} {
+	for _, path := range []string{
+		"/avatar/web/" + over, "/avatar/web/" + over + "?v=1",
+		"/proxy.php?proxy=avatar&user_id=" + over + "&timestamp=1",
+	} {
 		r := h.get(path)
 		h.mustStatus(r, 400)
 		if want := fmt.Sprintf("user_id: longer than %d bytes\n", maxUserIDLen); string(r.body) != want {
