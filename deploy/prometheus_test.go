@@ -123,7 +123,7 @@ http:
 		`avatarproxy_redis_connected`:                                                 "0",
 		`avatarproxy_redis_configured`:                                                "0",
 		`sum(avatarproxy_upstream_requests_total{upstream="down", code="error"}) > 0`: "",
-		`sum(avatarproxy_invalidations_total{source="version"}) > 0`:                  "",
+		`sum(avatarproxy_invalidations_total{source="purge"}) > 0`:                    "",
 		`sum(avatarproxy_cdn_purges_total{result="ok"}) > 0`:                          "",
 		`count(ALERTS{alertname="AvatarproxyUpstreamCircuitOpen", upstream="down"})`:  "1",
 	} {
