@@ -1,15 +1,10 @@
 package resize
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"image"
 	"image/color"
-	"image/draw"
-	"image/jpeg"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -175,65 +170,6 @@ func TestResizeEnlargesWithoutDarkEdges(t *testing.T) {
 	assertColor(t, got, 255, 255, blue, 10)
 }
 
-func TestResizeAlpha(t *testing.T) {
-	// Opaque red left half, transparent right half.
-	m := testimages.Solid(64, 64, red)
-	testimages.Fill(m, image.Rect(32, 0, 64, 64), clear)
-	src := testimages.PNG(m)
-
-	for _, format := range []Format{PNG, WebP, AVIF, ""} {
-		t.Run(string(format), func(t *testing.T) {
-			out, got := resize(t, src, Options{Edge: 32, Format: format})
-			if format == "" && got != PNG {
-				t.Errorf("source family of a PNG with alpha is %s, want png", got)
-			}
-			pixels := decode(t, out)
-			assertColor(t, pixels, 4, 16, red, 30)
-			assertColor(t, pixels, 28, 16, clear, 30)
-		})
-	}
-	t.Run("jpeg", func(t *testing.T) {
-		out, _ := resize(t, src, Options{Edge: 32, Format: JPEG})
-		pixels := decode(t, out)
-		assertColor(t, pixels, 4, 16, red, 30)
-		assertColor(t, pixels, 28, 16, color.NRGBA{255, 255, 255, 255}, 10)
-	})
-}
-
-func TestResizeGrayscale(t *testing.T) {
-	m := image.NewGray(image.Rect(0, 0, 40, 40))
-	for i := range m.Pix {
-		m.Pix[i] = 100
-	}
-	for _, format := range []Format{JPEG, PNG, ""} {
-		out, got := resize(t, testimages.PNG(m), Options{Edge: 20, Format: format})
-		assertSquare(t, out, got, 20)
-		assertColor(t, decode(t, out), 10, 10, color.NRGBA{100, 100, 100, 255}, 4)
-	}
-
-	// Gray with alpha flattens onto white for JPEG too.
-	ga := testimages.Solid(40, 40, color.NRGBA{100, 100, 100, 255})
-	testimages.Fill(ga, image.Rect(20, 0, 40, 40), clear)
-	out, _ := resize(t, testimages.PNG(ga), Options{Edge: 40, Format: JPEG})
-	pixels := decode(t, out)
-	assertColor(t, pixels, 5, 20, color.NRGBA{100, 100, 100, 255}, 6)
-	assertColor(t, pixels, 35, 20, color.NRGBA{255, 255, 255, 255}, 6)
-}
-
-func TestResizeSixteenBitPNG(t *testing.T) {
-	m := image.NewNRGBA64(image.Rect(0, 0, 40, 40))
-	draw.Draw(m, m.Bounds(), image.NewUniform(color.NRGBA64{0xC000, 0x4000, 0x2000, 0xFFFF}), image.Point{}, draw.Src)
-	draw.Draw(m, image.Rect(20, 0, 40, 40), image.NewUniform(color.NRGBA64{}), image.Point{}, draw.Src)
-	for _, format := range []Format{PNG, JPEG} {
-		out, _ := resize(t, testimages.PNG(m), Options{Edge: 40, Format: format})
-		pixels := decode(t, out)
-		assertColor(t, pixels, 5, 20, color.NRGBA{0xC0, 0x40, 0x20, 0xFF}, 6)
-		if format == PNG {
-			assertColor(t, pixels, 35, 20, clear, 4)
-		}
-	}
-}
-
 func TestResizeConcurrently(t *testing.T) {
 	r := New(PoolConfig{Workers: 4})
 	sources := []struct {
@@ -264,22 +200,6 @@ func TestResizeConcurrently(t *testing.T) {
 	wg.Wait()
 }
 
-func TestResizePalettePNG(t *testing.T) {
-	m := image.NewPaletted(image.Rect(0, 0, 40, 40), color.Palette{blue, clear})
-	for y := range 40 {
-		for x := 20; x < 40; x++ {
-			m.SetColorIndex(x, y, 1)
-		}
-	}
-	out, format := resize(t, testimages.PNG(m), Options{Edge: 40})
-	if format != PNG {
-		t.Errorf("source family of a palette PNG with transparency is %s, want png", format)
-	}
-	pixels := decode(t, out)
-	assertColor(t, pixels, 5, 20, blue, 4)
-	assertColor(t, pixels, 35, 20, clear, 4)
-}
-
 func TestResizeAnimatedGIFUsesFirstFrame(t *testing.T) {
 	out, format := resize(t, twoFrameGIF(), Options{Edge: 16, Format: PNG})
 	assertSquare(t, out, format, 16)
@@ -304,200 +224,12 @@ func TestResizeSourceFormats(t *testing.T) {
 	}
 }
 
-// CMYK JPEGs are stored inverted by Adobe software; converted naively or
-// not at all they come out with wrong or inverted colours.
-func TestResizeCMYK(t *testing.T) {
-	orange := color.NRGBA{230, 120, 40, 255}
-	teal := color.NRGBA{40, 140, 150, 255}
-	m := testimages.Solid(64, 64, orange)
-	testimages.Fill(m, image.Rect(32, 0, 64, 64), teal)
-	rgb := testimages.PNG(m)
-
-	for _, withProfile := range []bool{true, false} {
-		t.Run(fmt.Sprintf("profile=%v", withProfile), func(t *testing.T) {
-			cmyk := convert(t, rgb, bimg.Options{Type: bimg.JPEG, Interpretation: bimg.InterpretationCMYK, StripMetadata: !withProfile})
-			cfg, err := jpeg.DecodeConfig(bytes.NewReader(cmyk))
-			if err != nil || cfg.ColorModel != color.CMYKModel {
-				t.Fatalf("fixture is not CMYK: %v", err)
-			}
-			hasProfile := bytes.Contains(cmyk, []byte("ICC_PROFILE"))
-			if hasProfile != withProfile {
-				t.Fatalf("fixture has ICC profile: %v", hasProfile)
-			}
-
-			out, _ := resize(t, cmyk, Options{Edge: 32, Format: PNG})
-			pixels := decode(t, out)
-			assertColor(t, pixels, 6, 16, orange, 30)
-			assertColor(t, pixels, 26, 16, teal, 30)
-		})
-	}
-}
-
-func TestResizeConvertsEmbeddedProfileToSRGB(t *testing.T) {
-	// Pure sRGB red stored as Display P3 numbers, about (234, 51, 35).
-	p3PNG := convert(t, testimages.PNG(testimages.Solid(16, 16, red)), bimg.Options{Type: bimg.PNG, InputICC: "srgb", OutputICC: "p3"})
-	if !bytes.Contains(p3PNG, []byte("iCCP")) {
-		t.Fatal("fixture has no ICC profile")
-	}
-	if stored := color.NRGBAModel.Convert(decode(t, p3PNG).At(8, 8)).(color.NRGBA); stored.G < 30 {
-		t.Fatalf("fixture was not converted to P3: %v", stored)
-	}
-	out, _ := resize(t, p3PNG, Options{Edge: 8, Format: PNG})
-	assertColor(t, decode(t, out), 4, 4, red, 8)
-
-	// A rotated JPEG large enough for shrink-on-load, which bimg would
-	// reload without its profile.
-	p3JPEG := convert(t, testimages.PNG(testimages.Solid(900, 600, red)), bimg.Options{Type: bimg.JPEG, InputICC: "srgb", OutputICC: "p3"})
-	out, _ = resize(t, testimages.WithOrientation(p3JPEG, 6), Options{Edge: 32, Format: PNG})
-	assertColor(t, decode(t, out), 16, 16, red, 8)
-}
-
-func TestResizeStripsMetadata(t *testing.T) {
-	src := testimages.WithOrientation(testimages.JPEG(photo(64, 64), 95), 1)
-	withProfile := convert(t, testimages.PNG(photo(64, 64)), bimg.Options{Type: bimg.JPEG, InputICC: "srgb", OutputICC: "p3"})
-	for _, s := range [][]byte{src, withProfile} {
-		if !bytes.Contains(s, []byte("Exif")) && !bytes.Contains(s, []byte("ICC_PROFILE")) {
-			t.Fatal("fixture has no metadata")
-		}
-	}
-	for _, source := range [][]byte{src, withProfile} {
-		for _, format := range []Format{JPEG, PNG, WebP, AVIF} {
-			out, _ := resize(t, source, Options{Edge: 32, Format: format})
-			for _, marker := range []string{"Exif", "ICC_PROFILE", "iCCP", "ICCP", "prof", "XMP"} {
-				if bytes.Contains(out, []byte(marker)) {
-					t.Errorf("%s output contains %q", format, marker)
-				}
-			}
-		}
-	}
-}
-
 func TestResizeQuality(t *testing.T) {
 	src := testimages.JPEG(photo(256, 256), 95)
 	low, _ := resize(t, src, Options{Edge: 128, Format: JPEG, Quality: 20})
 	high, _ := resize(t, src, Options{Edge: 128, Format: JPEG, Quality: 95})
 	if len(low) >= len(high) {
 		t.Errorf("quality 20 gave %d bytes, quality 95 %d", len(low), len(high))
-	}
-}
-
-func TestResizeRefusesBeforeLibvips(t *testing.T) {
-	r := New(PoolConfig{Workers: 1, Limits: Limits{MaxSourceBytes: 1 << 20, MaxSourcePixels: 40_000_000}})
-	r.hooks.queued = func() { t.Error("refused source reached the queue") }
-
-	huge := testimages.PNGClaiming(30000, 30000, bytes.Repeat([]byte{0}, 64))
-	start := time.Now()
-	for range 1000 {
-		if _, _, err := r.Resize(context.Background(), huge, Options{Edge: 80}); !errors.Is(err, ErrTooLarge) {
-			t.Fatalf("30000x30000 PNG: %v, want ErrTooLarge", err)
-		}
-	}
-	if d := time.Since(start); d > time.Second {
-		t.Errorf("1000 refusals took %v", d)
-	}
-
-	small := New(PoolConfig{Workers: 1, Limits: Limits{MaxSourcePixels: 1_000_000}})
-	small.hooks.queued = r.hooks.queued
-	if _, _, err := small.Resize(context.Background(), overflowingGIF(t, 1500, 1000), Options{Edge: 80}); !errors.Is(err, ErrTooLarge) {
-		t.Errorf("1x1 GIF with a 1500x1000 frame: %v, want ErrTooLarge", err)
-	}
-
-	big := make([]byte, 1<<20+1)
-	copy(big, testimages.PNG(testimages.Solid(8, 8, red)))
-	if _, _, err := r.Resize(context.Background(), big, Options{Edge: 80}); !errors.Is(err, ErrTooLarge) {
-		t.Errorf("source over max bytes: %v, want ErrTooLarge", err)
-	}
-
-	unsupported := map[string][]byte{
-		"svg":       []byte(`<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>`),
-		"html":      []byte("<!DOCTYPE html><html><body>not found</body></html>"),
-		"empty":     nil,
-		"truncated": testimages.PNG(testimages.Solid(8, 8, red))[:20],
-	}
-	for name, src := range unsupported {
-		if _, _, err := r.Resize(context.Background(), src, Options{Edge: 80}); !errors.Is(err, ErrUnsupported) {
-			t.Errorf("%s: %v, want ErrUnsupported", name, err)
-		}
-	}
-}
-
-// libvips would decode these leniently, and cache filler as the avatar.
-func TestResizeDamagedBodyIsBadImage(t *testing.T) {
-	jpegSource := testimages.JPEG(photo(64, 64), 95)
-	pngSource := testimages.PNG(photo(64, 64))
-	idat := bytes.Index(pngSource, []byte("IDAT"))
-	flipped := append([]byte{}, pngSource...)
-	flipped[idat+20] ^= 0x5a
-
-	webpSource := convert(t, pngSource, bimg.Options{Type: bimg.WEBP})
-	avifSource := convert(t, pngSource, bimg.Options{Type: bimg.AVIF, Speed: 8})
-	damaged := map[string][]byte{
-		"truncated webp":       webpSource[:len(webpSource)*6/10],
-		"truncated avif":       avifSource[:len(avifSource)*6/10],
-		"jpeg cut in its scan": jpegSource[:bytes.Index(jpegSource, []byte{0xFF, 0xDA})+64],
-		"jpeg without its end": jpegSource[:len(jpegSource)-2],
-		"png cut in its data":  pngSource[:idat+40],
-		"png with a bad byte":  flipped,
-		"png without its IEND": pngSource[:len(pngSource)-12],
-	}
-	r := New(PoolConfig{Workers: 1})
-	r.hooks.queued = func() { t.Error("damaged source reached the queue") }
-	for name, src := range damaged {
-		if _, _, err := r.Resize(context.Background(), src, Options{Edge: 32}); !errors.Is(err, ErrBadImage) {
-			t.Errorf("%s: %v, want ErrBadImage", name, err)
-		}
-	}
-
-	// What decoders accept: bytes after the end, progressive scans.
-	r.hooks.queued = nil
-	sound := map[string][]byte{
-		"jpeg with a trailer": append(jpegSource[:len(jpegSource):len(jpegSource)], "trailer"...),
-		"progressive jpeg":    convert(t, pngSource, bimg.Options{Type: bimg.JPEG, Interlace: true}),
-		"png with a trailer":  append(pngSource[:len(pngSource):len(pngSource)], "trailer"...),
-		"jpeg with exif":      testimages.WithOrientation(jpegSource, 1),
-	}
-	for name, src := range sound {
-		if _, _, err := r.Resize(context.Background(), src, Options{Edge: 32}); err != nil {
-			t.Errorf("%s: %v", name, err)
-		}
-	}
-}
-
-// These damaged bodies pass the structural checks; libvips refuses them.
-func TestResizeCorruptBodyIsBadImage(t *testing.T) {
-	// A JPEG whose Huffman table claims more codes than exist: the sizes
-	// and the frame header are intact, the entropy-coded body unreadable.
-	badHuffman := testimages.JPEG(photo(64, 64), 95)
-	dht := bytes.Index(badHuffman, []byte{0xFF, 0xC4})
-	copy(badHuffman[dht+5:], bytes.Repeat([]byte{0xFF}, 16)) // code counts
-	corrupt := map[string][]byte{
-		"png without image data":  testimages.PNGClaiming(64, 64, nil),
-		"jpeg with bogus huffman": badHuffman,
-	}
-	r := New(PoolConfig{Workers: 1})
-	for name, src := range corrupt {
-		t.Run(name, func(t *testing.T) {
-			if _, err := Inspect(src); err != nil {
-				t.Fatalf("header should pass: %v", err)
-			}
-			_, _, err := r.Resize(context.Background(), src, Options{Edge: 32, Format: JPEG})
-			if !errors.Is(err, ErrBadImage) {
-				t.Fatalf("got %v, want ErrBadImage", err)
-			}
-			if msg := err.Error(); strings.Contains(msg, "\n") || len(msg) > 200 {
-				t.Errorf("error is not one short line: %q", msg)
-			}
-		})
-	}
-}
-
-func TestResizeRejectsBadOptions(t *testing.T) {
-	r := New(PoolConfig{Workers: 1})
-	src := testimages.PNG(testimages.Solid(8, 8, red))
-	for _, opt := range []Options{{Edge: 0}, {Edge: -1}, {Edge: MaxEdge + 1}, {Edge: 8, Format: GIF}, {Edge: 8, Format: "bmp"}, {Edge: 8, Quality: 101}} {
-		if _, _, err := r.Resize(context.Background(), src, opt); err == nil {
-			t.Errorf("%+v accepted", opt)
-		}
 	}
 }
 
@@ -540,13 +272,6 @@ func TestVipsMemoryTracksWork(t *testing.T) {
 	close(done)
 	if peak := <-peaks; peak <= idle {
 		t.Errorf("VipsMemory peaked at %d during a resize, %d idle", peak, idle)
-	}
-}
-
-func TestBlockedLoaders(t *testing.T) {
-	svg := []byte(`<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="10" height="10" fill="red"/></svg>`)
-	if _, err := bimg.Resize(svg, bimg.Options{Type: bimg.PNG}); err == nil {
-		t.Error("libvips loaded an SVG after Startup")
 	}
 }
 
