@@ -1,13 +1,19 @@
 # avatarproxy: `make run` serves the sample avatars on :8080; `make test`
 # runs the whole suite. Both install missing system packages first.
 export PATH := /usr/local/go/bin:$(HOME)/go/bin:$(PATH)
+# bimg is cgo: demand a C compiler rather than let Go quietly build without
+# cgo, which only fails later with bimg's "undefined: ..." errors.
+export CGO_ENABLED := 1
 GO ?= go
 STATICCHECK_VERSION := v0.6.1
 
 .PHONY: run test deps test-deps bench-deps build lint fuzz bench soak
 
-run: deps
-	$(GO) run ./cmd/avatarproxy $(ARGS)
+# The binary replaces the recipe's shell, so that Ctrl-C reaches the proxy
+# itself, which shuts down gracefully and exits 0 (make then stops without
+# an error of its own).
+run: build
+	exec bin/avatarproxy $(ARGS)
 
 build: deps
 	$(GO) build -o bin/avatarproxy ./cmd/avatarproxy

@@ -2,6 +2,7 @@
 //
 //	avatarproxy [-config FILE]          serve (the embedded default without -config)
 //	avatarproxy -check-config -config FILE
+//	avatarproxy -healthcheck [-config FILE]   GET the /healthz of the proxy that FILE configures
 package main
 
 import (
@@ -37,6 +38,7 @@ func run(args, environ []string) int {
 	fs := flag.NewFlagSet("avatarproxy", flag.ContinueOnError)
 	path := fs.String("config", "", "configuration file (YAML); without it, the embedded default")
 	check := fs.Bool("check-config", false, "validate the configuration and exit")
+	health := fs.Bool("healthcheck", false, "exit 0 if the proxy listening where the configuration says answers /healthz, else 1")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -57,6 +59,13 @@ func run(args, environ []string) int {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
+	}
+	if *health {
+		if err := healthcheck(cfg.Listen); err != nil {
+			fmt.Fprintln(os.Stderr, "healthcheck:", err)
+			return 1
+		}
+		return 0
 	}
 	if *check {
 		fmt.Println("configuration ok")
