@@ -15,12 +15,20 @@ type Config struct {
 	ShutdownTimeout    Duration `yaml:"shutdown_timeout"`
 	// ShutdownDelay keeps serving, with /readyz failing, this long after
 	// SIGTERM before the listener closes, so load balancers stop sending.
-	ShutdownDelay Duration   `yaml:"shutdown_delay"`
-	Upstreams     []Upstream `yaml:"upstreams"`
-	Cache         Cache      `yaml:"cache"`
-	Resize        Resize     `yaml:"resize"`
-	Security      Security   `yaml:"security"`
-	HTTP          HTTP       `yaml:"http"`
+	ShutdownDelay Duration `yaml:"shutdown_delay"`
+	// MaxConnections caps the open connections of each listener; beyond
+	// it new connections wait in the kernel's backlog.
+	MaxConnections int `yaml:"max_connections"`
+	// BodyTimeout bounds the reading of a request body on every face but
+	// the pass-through (webhooks, purges), PassthroughBodyTimeout that of
+	// an upload forwarded through a passthrough_prefix.
+	BodyTimeout            Duration   `yaml:"body_timeout"`
+	PassthroughBodyTimeout Duration   `yaml:"passthrough_body_timeout"`
+	Upstreams              []Upstream `yaml:"upstreams"`
+	Cache                  Cache      `yaml:"cache"`
+	Resize                 Resize     `yaml:"resize"`
+	Security               Security   `yaml:"security"`
+	HTTP                   HTTP       `yaml:"http"`
 }
 
 // Upstream is one avatar provider. Kind selects which of the other keys apply.

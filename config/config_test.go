@@ -89,6 +89,9 @@ const defaultsDocument = `
 listen: ":8080"
 default_avatar: identicon
 shutdown_timeout: 15s
+max_connections: 1024
+body_timeout: 10s
+passthrough_body_timeout: 5m
 cache: {max_bytes: 256MiB, ttl: 1h, negative_ttl: 1m, browser_ttl: 5m, version_interval: 10s}
 resize:
   default_size: 80

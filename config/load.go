@@ -19,9 +19,12 @@ import (
 // Default returns the documented defaults of every key, with no upstreams.
 func Default() *Config {
 	return &Config{
-		Listen:          ":8080",
-		DefaultAvatar:   "identicon",
-		ShutdownTimeout: Duration(15 * time.Second),
+		Listen:                 ":8080",
+		DefaultAvatar:          "identicon",
+		ShutdownTimeout:        Duration(15 * time.Second),
+		MaxConnections:         1024,
+		BodyTimeout:            Duration(10 * time.Second),
+		PassthroughBodyTimeout: Duration(5 * time.Minute),
 		Cache: Cache{
 			MaxBytes:    256 << 20,
 			TTL:         Duration(time.Hour),

@@ -70,6 +70,15 @@ func (c *Config) Validate(kinds Kinds) error {
 	if c.ShutdownTimeout <= 0 {
 		p.add("shutdown_timeout", "must be positive")
 	}
+	if c.MaxConnections < 1 {
+		p.add("max_connections", "must be at least 1")
+	}
+	if c.BodyTimeout <= 0 {
+		p.add("body_timeout", "must be positive")
+	}
+	if c.PassthroughBodyTimeout <= 0 {
+		p.add("passthrough_body_timeout", "must be positive")
+	}
 	slices.Sort(c.Resize.Sizes)
 	if len(p) > 0 {
 		return &ValidationError{Problems: p}

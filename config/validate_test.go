@@ -143,6 +143,9 @@ func TestValidate(t *testing.T) {
 		}, "http.purge_requests[0].headers.X-Key: must not contain line breaks"},
 
 		{"shutdown_timeout", func(c *Config) { c.ShutdownTimeout = 0 }, "shutdown_timeout: must be positive"},
+		{"max_connections", func(c *Config) { c.MaxConnections = 0 }, "max_connections: must be at least 1"},
+		{"body_timeout", func(c *Config) { c.BodyTimeout = 0 }, "body_timeout: must be positive"},
+		{"passthrough_body_timeout", func(c *Config) { c.PassthroughBodyTimeout = 0 }, "passthrough_body_timeout: must be positive"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -98,6 +98,9 @@ var (
 	NoRoute          = &Class{"no-route", http.StatusNotFound, false, ProvesNothing, "not found"}
 	MethodNotAllowed = &Class{"method-not-allowed", http.StatusMethodNotAllowed, false, ProvesNothing, "method not allowed"}
 	BodyTooLarge     = &Class{"body-too-large", http.StatusRequestEntityTooLarge, false, ProvesNothing, "body too large"}
+	// Conflict is a request already taken once, such as a replayed
+	// webhook delivery.
+	Conflict = &Class{"conflict", http.StatusConflict, false, ProvesNothing, "already done"}
 )
 
 // All lists every class, for tests and documentation.
@@ -106,7 +109,7 @@ var All = []*Class{
 	ForbiddenAddress, Redirect, BadResponse, ForeignHost, Unreadable, Unexpected304, Auth, NotFound,
 	TooLarge, Unsupported, BadImage, RenderFailed,
 	Busy, TimedOut, ClientGone, Internal,
-	BadRequest, Unauthorized, Forbidden, NoRoute, MethodNotAllowed, BodyTooLarge,
+	BadRequest, Unauthorized, Forbidden, NoRoute, MethodNotAllowed, BodyTooLarge, Conflict,
 }
 
 // IsClientError reports whether the class is about what the client sent;

@@ -327,7 +327,7 @@ func (e *requestError) Error() string { return e.msg }
 // clientClasses are the failure classes of what a client can get wrong.
 var clientClasses = []*failure.Class{
 	failure.BadRequest, failure.Unauthorized, failure.Forbidden, failure.NoRoute,
-	failure.MethodNotAllowed, failure.BodyTooLarge,
+	failure.MethodNotAllowed, failure.BodyTooLarge, failure.Conflict,
 }
 
 // FailureClass implements failure.Classified: the client class of the

@@ -34,13 +34,15 @@ type provider struct {
 
 // Server serves every face of avatarproxy. Create it with New.
 type Server struct {
-	cfg          *config.Config
-	log          *slog.Logger
-	metrics      *metrics.Metrics
-	providers    map[string]*provider
-	dropin       *provider
-	signer       *signer
-	avatars      *avatars
+	cfg       *config.Config
+	log       *slog.Logger
+	metrics   *metrics.Metrics
+	providers map[string]*provider
+	dropin    *provider
+	signer    *signer
+	avatars   *avatars
+	// deliveries remembers signed webhook deliveries, to refuse repeats.
+	deliveries   *deliveryMemory
 	cacheControl cacheControl
 	cdn          *cdnpurge.Purger
 	guard        *netguard.Guard
@@ -68,11 +70,12 @@ func New(cfg *config.Config, opt Options) (*Server, error) {
 		opt.Metrics = metrics.New()
 	}
 	s := &Server{
-		cfg:       cfg,
-		log:       opt.Logger,
-		metrics:   opt.Metrics,
-		providers: make(map[string]*provider),
-		signer:    newSigner(cfg.Security),
+		cfg:        cfg,
+		log:        opt.Logger,
+		metrics:    opt.Metrics,
+		providers:  make(map[string]*provider),
+		signer:     newSigner(cfg.Security),
+		deliveries: newDeliveryMemory(deliveryMemoryBytes),
 		cacheControl: newCacheControl(int(cfg.Cache.BrowserTTL.D().Seconds()),
 			int(cfg.Cache.NegativeTTL.D().Seconds()), int(max(cfg.Cache.VersionInterval.D().Seconds(), 1))),
 	}
@@ -135,8 +138,9 @@ func (s *Server) Drain() { s.draining.Store(true) }
 // /metrics is left to MetricsHandler on a listener of its own.
 func (s *Server) Handler(metricsOnMain bool) http.Handler {
 	mux := http.NewServeMux()
+	bodyTimeout := s.cfg.BodyTimeout.D()
 	handle := func(pattern, name string, h http.HandlerFunc) {
-		mux.Handle(pattern, s.instrument(name, h))
+		mux.Handle(pattern, withBodyDeadline(bodyTimeout, s.instrument(name, h)))
 	}
 	handle("GET /avatar/{upstream}/{user}", "avatar", s.serveAvatar)
 	handle("GET /gravatar/{upstream}/avatar/{user}", "avatar", s.serveGravatar)
@@ -145,7 +149,7 @@ func (s *Server) Handler(metricsOnMain bool) http.Handler {
 	handle("POST /webhooks/{upstream}", "webhook", s.serveWebhook)
 	for _, src := range s.providers {
 		if p := src.cfg.PassthroughPrefix; p != "" {
-			mux.Handle(p+"/", s.instrument("passthrough", s.passthrough(src).ServeHTTP))
+			mux.Handle(p+"/", withBodyDeadline(s.cfg.PassthroughBodyTimeout.D(), s.instrument("passthrough", s.passthrough(src).ServeHTTP)))
 		}
 	}
 	handle("GET /healthz", "healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -256,6 +260,7 @@ func (s *Server) serveDropin(w http.ResponseWriter, r *http.Request) {
 func (s *Server) servePurge(w http.ResponseWriter, r *http.Request) {
 	if !s.authorizedPurge(r) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="avatarproxy"`)
+		closeUnread(w)
 		writeError(w, errUnauthorized)
 		return
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/avatarproxy/avatarproxy/upstream"
 )
@@ -19,9 +20,13 @@ const maxWebhookBody = 1 << 20
 // two ways:
 //
 //   - the provider's own scheme, when the request carries its credential
-//     (upstream.WebhookReceiver.VerifyWebhook);
+//     (upstream.WebhookReceiver.WebhookCredential);
 //   - otherwise "Authorization: Bearer {webhook_secret}", for senders that
 //     can set a header but not sign, such as a relay in front of the proxy.
+//
+// Whatever the headers alone can refuse is refused before the body is
+// read. A delivery whose body the provider signs is also refused when it
+// is older than webhookMaxAge or repeats one already taken.
 //
 // An upstream without a webhook_secret accepts no webhooks at all, and an
 // upstream whose provider sends none answers 404.
@@ -44,6 +49,11 @@ func (s *Server) serveWebhook(w http.ResponseWriter, r *http.Request) {
 		webhookUnauthorized(w)
 		return
 	}
+	cred := receiver.WebhookCredential(r.Header, secret)
+	if cred.Refused || (!cred.Present && !bearerIs(r.Header, secret)) {
+		webhookUnauthorized(w)
+		return
+	}
 
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxWebhookBody))
 	if err != nil {
@@ -54,12 +64,12 @@ func (s *Server) serveWebhook(w http.ResponseWriter, r *http.Request) {
 		writeError(w, badRequest("body: %v", err))
 		return
 	}
-	if !authenticWebhook(receiver, r.Header, body, secret) {
+	if cred.Signature != nil && !cred.Signature(body) {
 		webhookUnauthorized(w)
 		return
 	}
 
-	userID, err := receiver.WebhookUser(body)
+	ev, err := receiver.WebhookEvent(body)
 	if bad := (*upstream.WebhookError)(nil); errors.As(err, &bad) {
 		writeError(w, badRequest("%s", bad.Msg))
 		return
@@ -68,28 +78,55 @@ func (s *Server) serveWebhook(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	if err := checkUserID(userID); err != nil {
+	if err := checkUserID(ev.UserID); err != nil {
 		writeError(w, err)
 		return
 	}
-	if userID != "" {
-		s.Invalidate(r.Context(), src.name, userID, "webhook")
+	if cred.Signature != nil {
+		if err := s.freshDelivery(src.name, ev); err != nil {
+			s.log.Warn("webhook refused", "upstream", src.name, "err", err)
+			writeError(w, err)
+			return
+		}
+	}
+	if ev.UserID != "" {
+		s.Invalidate(r.Context(), src.name, ev.UserID, "webhook")
 	}
 	// Also for events we ignore: anything but 2xx makes providers retry.
 	w.WriteHeader(http.StatusNoContent)
 }
 
+// freshDelivery refuses a signed delivery made more than webhookMaxAge ago
+// or further than webhookMaxSkew ahead, or one whose id was already taken.
+func (s *Server) freshDelivery(upstreamName string, ev upstream.Event) error {
+	now := time.Now()
+	switch {
+	case ev.Created.Before(now.Add(-webhookMaxAge)):
+		return badRequest("event.createOn: older than %v; deliveries are refused after that", webhookMaxAge)
+	case ev.Created.After(now.Add(webhookMaxSkew)):
+		return badRequest("event.createOn: more than %v in the future", webhookMaxSkew)
+	case !s.deliveries.firstSeen(upstreamName, ev.ID, now):
+		return &requestError{status: http.StatusConflict, msg: "event.id: already delivered"}
+	}
+	return nil
+}
+
 func webhookUnauthorized(w http.ResponseWriter) {
 	w.Header().Set("WWW-Authenticate", `Bearer realm="avatarproxy"`)
+	closeUnread(w)
 	writeError(w, errUnauthorized)
 }
 
-// authenticWebhook applies the provider's scheme when the request carries
-// its credential, else the bearer alternative.
-func authenticWebhook(receiver upstream.WebhookReceiver, h http.Header, body []byte, secret string) bool {
-	if present, valid := receiver.VerifyWebhook(h, body, secret); present {
-		return valid
-	}
+// closeUnread closes the connection after a refusal, so that the server
+// answers at once instead of first reading what is left of the body,
+// which an unauthenticated client may drip.
+func closeUnread(w http.ResponseWriter) {
+	w.Header().Set("Connection", "close")
+}
+
+// bearerIs reports whether the request carries "Authorization: Bearer
+// {secret}".
+func bearerIs(h http.Header, secret string) bool {
 	token, ok := cutPrefixFold(h.Get("Authorization"), "Bearer ")
 	return ok && subtle.ConstantTimeCompare([]byte(token), []byte(secret)) == 1
 }

@@ -10,7 +10,9 @@ import (
 	"image/color"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/avatarproxy/avatarproxy/config"
 	"github.com/avatarproxy/avatarproxy/internal/fakeprovider"
@@ -62,12 +64,21 @@ func activeCollabHarness(t *testing.T, secret string) (*harness, *fakeprovider.A
 	return h, ac
 }
 
-// docSpaceEvent is a delivery as DocSpace sends it.
+// docSpaceEventIDs numbers the deliveries the tests make, as DocSpace does.
+var docSpaceEventIDs atomic.Int64
+
+// docSpaceEvent is a delivery as DocSpace sends it, made now.
 func docSpaceEvent(t *testing.T, trigger string, payload any) []byte {
+	t.Helper()
+	return docSpaceEventAt(t, trigger, payload, docSpaceEventIDs.Add(1), time.Now())
+}
+
+// docSpaceEventAt is a delivery with the given event id, made at created.
+func docSpaceEventAt(t *testing.T, trigger string, payload any, id int64, created time.Time) []byte {
 	t.Helper()
 	b, err := json.Marshal(map[string]any{
 		"event": map[string]any{
-			"id": 118, "createOn": "2025-05-14T10:21:05.0000000Z", "createBy": "a1b2c3d4-0000-4000-8000-000000000001",
+			"id": id, "createOn": created.UTC().Format("2006-01-02T15:04:05.0000000Z"), "createBy": "a1b2c3d4-0000-4000-8000-000000000001",
 			"trigger": trigger, "triggerId": 4,
 		},
 		"payload": payload,
@@ -161,9 +172,14 @@ func TestDocSpaceUserUpdatedPurges(t *testing.T) {
 func TestDocSpaceWebhookAuthentication(t *testing.T) {
 	h, _ := docSpaceHarness(t, dsHook)
 	body := docSpaceEvent(t, "user.updated", docSpaceUserPayload(dsUser))
+	// Each accepted delivery is another event: a repeat would be refused.
+	lowerBody := docSpaceEvent(t, "user.updated", docSpaceUserPayload(dsUser))
 	mac := hmac.New(sha256.New, []byte(dsHook))
 	mac.Write(body)
 	digest := hex.EncodeToString(mac.Sum(nil))
+	mac.Reset()
+	mac.Write(lowerBody)
+	lowerDigest := hex.EncodeToString(mac.Sum(nil))
 	sig := func(v string) http.Header { return http.Header{"X-Docspace-Signature-256": {v}} }
 
 	cases := []struct {
@@ -183,12 +199,16 @@ func TestDocSpaceWebhookAuthentication(t *testing.T) {
 			"X-Docspace-Signature-256": {"sha256=" + strings.Repeat("0", 64)}, "Authorization": {"Bearer " + dsHook},
 		}, 401},
 		{"upper-case hex", signDocSpace(dsHook, body), 204},
-		{"lower-case hex", sig("sha256=" + digest), 204},
+		{"lower-case hex", sig("sha256=" + lowerDigest), 204},
 		{"bearer", http.Header{"Authorization": {"Bearer " + dsHook}}, 204},
 	}
 	accepted := 0
 	for _, c := range cases {
-		r := h.postWebhook("ds", c.header, body)
+		b := body
+		if c.name == "lower-case hex" {
+			b = lowerBody
+		}
+		r := h.postWebhook("ds", c.header, b)
 		if r.StatusCode != c.want {
 			t.Errorf("%s: status %d, want %d (%q)", c.name, r.StatusCode, c.want, r.body)
 		}
@@ -251,16 +271,19 @@ func TestWebhookBodyLimit(t *testing.T) {
 
 func TestWebhookBadPayloads(t *testing.T) {
 	h, _ := docSpaceHarness(t, dsHook)
+	now := fmt.Sprintf(`"id":1,"createOn":%q`, time.Now().UTC().Format(time.RFC3339))
 	cases := map[string]struct {
 		body, mention string
 	}{
 		"not JSON":       {`{"event":`, "body"},
 		"not an object":  {`[1,2]`, "body"},
-		"no trigger":     {`{"payload":{"id":"x"}}`, "event.trigger"},
-		"no payload":     {`{"event":{"trigger":"user.updated"}}`, "payload.id"},
-		"no user id":     {`{"event":{"trigger":"user.updated"},"payload":{"userName":"jane"}}`, "payload.id"},
-		"empty user id":  {`{"event":{"trigger":"user.updated"},"payload":{"id":""}}`, "payload.id"},
-		"object user id": {`{"event":{"trigger":"user.updated"},"payload":{"id":{}}}`, "payload.id"},
+		"no trigger":     {`{"event":{` + now + `},"payload":{"id":"x"}}`, "event.trigger"},
+		"no payload":     {`{"event":{` + now + `,"trigger":"user.updated"}}`, "payload.id"},
+		"no user id":     {`{"event":{` + now + `,"trigger":"user.updated"},"payload":{"userName":"jane"}}`, "payload.id"},
+		"empty user id":  {`{"event":{` + now + `,"trigger":"user.updated"},"payload":{"id":""}}`, "payload.id"},
+		"object user id": {`{"event":{` + now + `,"trigger":"user.updated"},"payload":{"id":{}}}`, "payload.id"},
+		"no event id":    {`{"event":{"createOn":"2025-05-14T10:21:05Z","trigger":"user.updated"},"payload":{"id":"x"}}`, "event.id"},
+		"no event time":  {`{"event":{"id":1,"trigger":"user.updated"},"payload":{"id":"x"}}`, "event.createOn"},
 	}
 	for name, c := range cases {
 		body := []byte(c.body)
@@ -361,4 +384,64 @@ func TestWebhookBearerAlternative(t *testing.T) {
 	mustStillBeCached(h, path, blue)
 	h.mustStatus(h.postWebhook("ac", http.Header{"Authorization": {"Bearer " + acHook}}, body), 204)
 	mustBeRefetched(h, path, green)
+}
+
+// A captured delivery sent again is refused, whatever the number of
+// repeats: one purge only. So are deliveries made too long ago or in the
+// future, though their signature is valid.
+func TestDocSpaceWebhookReplays(t *testing.T) {
+	h, ds := docSpaceHarness(t, dsHook)
+	ds.SetPhoto(dsUser, testimages.PNG(testimages.Solid(64, 64, green)))
+	body := docSpaceEvent(t, "user.updated", docSpaceUserPayload(dsUser))
+	sig := signDocSpace(dsHook, body)
+	h.mustStatus(h.postWebhook("ds", sig, body), 204)
+	for range 50 {
+		r := h.postWebhook("ds", sig, body)
+		if r.StatusCode != http.StatusConflict || !strings.HasPrefix(string(r.body), "event.id") {
+			t.Fatalf("replay: %d %q, want 409 naming event.id", r.StatusCode, r.body)
+		}
+	}
+	for name, created := range map[string]time.Time{
+		"stale":  time.Now().Add(-webhookMaxAge - time.Minute),
+		"future": time.Now().Add(webhookMaxSkew + time.Minute),
+	} {
+		old := docSpaceEventAt(t, "user.updated", docSpaceUserPayload(dsUser), docSpaceEventIDs.Add(1), created)
+		r := h.postWebhook("ds", signDocSpace(dsHook, old), old)
+		if r.StatusCode != 400 || !strings.HasPrefix(string(r.body), "event.createOn") {
+			t.Errorf("%s: %d %q, want 400 naming event.createOn", name, r.StatusCode, r.body)
+		}
+	}
+	// Another event about the same user still purges.
+	next := docSpaceEvent(t, "user.updated", docSpaceUserPayload(dsUser))
+	h.mustStatus(h.postWebhook("ds", signDocSpace(dsHook, next), next), 204)
+	if n := webhookInvalidations(h, "ds"); n != "2" {
+		t.Errorf("webhook invalidations: %s, want 2", n)
+	}
+}
+
+// The memory of deliveries stays within its byte bound under a flood of
+// distinct ids, forgetting the oldest first.
+func TestDeliveryMemoryIsBounded(t *testing.T) {
+	m := newDeliveryMemory(64 << 10)
+	now := time.Now()
+	for i := range 100_000 {
+		if !m.firstSeen("ds", fmt.Sprint(i), now) {
+			t.Fatalf("id %d taken for a repeat", i)
+		}
+		if m.bytes > m.limit {
+			t.Fatalf("%d bytes remembered, limit %d", m.bytes, m.limit)
+		}
+	}
+	if len(m.seen) != len(m.order) || len(m.seen) < 100 {
+		t.Fatalf("%d ids in the map, %d in the queue", len(m.seen), len(m.order))
+	}
+	if m.firstSeen("ds", "99999", now) {
+		t.Error("the newest id was forgotten")
+	}
+	if !m.firstSeen("ds", "0", now) {
+		t.Error("the oldest id is still remembered past the bound")
+	}
+	if !m.firstSeen("ds", "99999", now.Add(webhookMaxAge+webhookMaxSkew)) {
+		t.Error("an id is remembered past the freshness window")
+	}
 }

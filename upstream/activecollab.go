@@ -38,13 +38,14 @@ func (activeCollabProvider) newSource(cfg config.Upstream, opt Options) Source {
 }
 
 // RecognizeChange: a user update that carries an uploaded_avatar_code
-// sets the avatar; clear-avatar removes it.
+// sets the avatar; clear-avatar removes it. ActiveCollab user ids are
+// numbers.
 func (activeCollabProvider) RecognizeChange(method, path string) *Change {
-	if id, ok := matchPath(path, "api", "v1", "users", "{id}"); ok && method == http.MethodPut {
-		return &Change{UserID: id, ConfirmRequest: setsActiveCollabAvatar}
+	if ids, ok := matchPath(path, "api", "v1", "users", "{id}"); ok && method == http.MethodPut {
+		return &Change{UserIDs: withCanonicalNumbers(ids), ConfirmRequest: setsActiveCollabAvatar}
 	}
-	if id, ok := matchPath(path, "api", "v1", "users", "{id}", "clear-avatar"); ok && method == http.MethodDelete {
-		return &Change{UserID: id}
+	if ids, ok := matchPath(path, "api", "v1", "users", "{id}", "clear-avatar"); ok && method == http.MethodDelete {
+		return &Change{UserIDs: withCanonicalNumbers(ids)}
 	}
 	return nil
 }
@@ -66,37 +67,40 @@ func setsActiveCollabAvatar(head []byte, truncated bool) bool {
 	return code != "" && code != "null" && code != `""`
 }
 
-// VerifyWebhook checks X-Angie-WebhookSecret, which ActiveCollab sends on
-// every delivery, empty when the webhook has no secret: the webhook's
-// secret as it is.
-func (activeCollabProvider) VerifyWebhook(h http.Header, _ []byte, secret string) (present, valid bool) {
+// WebhookCredential checks X-Angie-WebhookSecret, which ActiveCollab
+// sends on every delivery, empty when the webhook has no secret: the
+// webhook's secret as it is. It signs nothing, so deliveries carry no
+// trusted age or identity.
+func (activeCollabProvider) WebhookCredential(h http.Header, secret string) Credential {
 	got := h.Values("X-Angie-WebhookSecret")
 	if len(got) == 0 {
-		return false, false
+		return Credential{}
 	}
-	return true, len(got) == 1 && subtle.ConstantTimeCompare([]byte(got[0]), []byte(secret)) == 1
+	valid := len(got) == 1 && subtle.ConstantTimeCompare([]byte(got[0]), []byte(secret)) == 1
+	return Credential{Present: true, Refused: !valid}
 }
 
-// WebhookUser reads an ActiveCollab delivery, of which UserUpdated may
+// WebhookEvent reads an ActiveCollab delivery, of which UserUpdated may
 // change an avatar:
 //
 //	{"type": "UserUpdated", "payload": {"id": 42, "class": "Member", ...},
 //	 "timestamp": 1700000000, "instance_id": 1}
-func (activeCollabProvider) WebhookUser(body []byte) (string, error) {
+func (activeCollabProvider) WebhookEvent(body []byte) (Event, error) {
 	var msg struct {
 		Type    string          `json:"type"`
 		Payload json.RawMessage `json:"payload"`
 	}
 	if err := json.Unmarshal(body, &msg); err != nil {
-		return "", notAWebhook("ActiveCollab", err)
+		return Event{}, notAWebhook("ActiveCollab", err)
 	}
 	switch msg.Type {
 	case "":
-		return "", badWebhook("type: missing")
+		return Event{}, badWebhook("type: missing")
 	case "UserUpdated":
-		return payloadUserID(msg.Payload)
+		id, err := payloadUserID(msg.Payload)
+		return Event{UserID: id}, err
 	}
-	return "", nil
+	return Event{}, nil
 }
 
 // activeCollabSource fetches avatars from ActiveCollab's avatar proxy,

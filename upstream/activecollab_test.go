@@ -29,6 +29,8 @@ func TestActiveCollabChanges(t *testing.T) {
 		{"POST", "/api/v1/users/42", ""},
 		{"GET", "/api/v1/users/42/clear-avatar", ""},
 		{"PUT", "/api/v1/users/42/projects", ""},
+		{"DELETE", "/api/v1/users/%2B42/Clear-Avatar", "+42 42"},
+		{"PUT", "/api/v1/users/42;a=b", "42;a=b 42"},
 	})
 	confirm := got[update].ConfirmRequest
 	if confirm == nil {
@@ -54,13 +56,14 @@ func TestActiveCollabChanges(t *testing.T) {
 
 func TestActiveCollabWebhooks(t *testing.T) {
 	wr := upstream.ProviderOf(upstream.KindActiveCollab).(upstream.WebhookReceiver)
-	checkVerifyWebhook(t, wr, []byte(`{}`), []verifyCase{
-		{"none", http.Header{}, false, false},
-		{"bearer only", http.Header{"Authorization": {"Bearer s3cret"}}, false, false},
-		{"right", http.Header{"X-Angie-Webhooksecret": {"s3cret"}}, true, true},
-		{"wrong", http.Header{"X-Angie-Webhooksecret": {"other"}}, true, false},
-		{"empty", http.Header{"X-Angie-Webhooksecret": {""}}, true, false},
-		{"twice", http.Header{"X-Angie-Webhooksecret": {"s3cret", "s3cret"}}, true, false},
+	// ActiveCollab signs nothing: the headers decide.
+	checkWebhookCredential(t, wr, nil, []credentialCase{
+		{"none", http.Header{}, false, false, false},
+		{"bearer only", http.Header{"Authorization": {"Bearer s3cret"}}, false, false, false},
+		{"right", http.Header{"X-Angie-Webhooksecret": {"s3cret"}}, true, false, true},
+		{"wrong", http.Header{"X-Angie-Webhooksecret": {"other"}}, true, true, false},
+		{"empty", http.Header{"X-Angie-Webhooksecret": {""}}, true, true, false},
+		{"twice", http.Header{"X-Angie-Webhooksecret": {"s3cret", "s3cret"}}, true, true, false},
 	})
 
 	checkWebhookUser(t, wr, map[string]string{
@@ -76,4 +79,8 @@ func TestActiveCollabWebhooks(t *testing.T) {
 		`{"type":"UserUpdated","payload":{"id":null}}`:  "payload.id: not a user id",
 		`{"type":"UserUpdated","payload":{"class":""}}`: "payload.id: missing",
 	})
+	ev, err := wr.WebhookEvent([]byte(`{"type":"UserUpdated","payload":{"id":42},"timestamp":1747218065}`))
+	if err != nil || ev != (upstream.Event{UserID: "42"}) {
+		t.Errorf("%+v, %v: an unsigned delivery carries no trusted id or time", ev, err)
+	}
 }

@@ -32,10 +32,10 @@ func (boxProvider) newSource(cfg config.Upstream, opt Options) Source {
 }
 
 // RecognizeChange: POST /users/{id}/avatar uploads an avatar, DELETE
-// removes it.
+// removes it. Box user ids are numbers.
 func (boxProvider) RecognizeChange(method, path string) *Change {
-	if id, ok := matchPath(path, "users", "{id}", "avatar"); ok && (method == http.MethodPost || method == http.MethodDelete) {
-		return &Change{UserID: id}
+	if ids, ok := matchPath(path, "users", "{id}", "avatar"); ok && (method == http.MethodPost || method == http.MethodDelete) {
+		return &Change{UserIDs: withCanonicalNumbers(ids)}
 	}
 	return nil
 }

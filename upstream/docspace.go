@@ -11,7 +11,9 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/avatarproxy/avatarproxy/config"
 	"github.com/avatarproxy/avatarproxy/failure"
@@ -52,19 +54,33 @@ func (docSpaceProvider) newSource(cfg config.Upstream, opt Options) Source {
 // RecognizeChange: the people API's photo resource. DocSpace reports a
 // refused upload inside a 200, so an upload counts only when the response
 // says it succeeded.
+//
+// User ids are GUIDs, which DocSpace reads in either case: the lower-case
+// spelling, which DocSpace itself sends, is purged too.
 func (docSpaceProvider) RecognizeChange(method, path string) *Change {
-	if id, ok := matchPath(path, "api", "2.0", "people", "{id}", "photo"); ok {
+	if ids, ok := matchPath(path, "api", "2.0", "people", "{id}", "photo"); ok {
 		switch method {
 		case http.MethodPut, http.MethodDelete:
-			return &Change{UserID: id}
+			return &Change{UserIDs: withLowerCase(ids)}
 		case http.MethodPost:
-			return &Change{UserID: id, ConfirmResponse: docSpaceSucceeded}
+			return &Change{UserIDs: withLowerCase(ids), ConfirmResponse: docSpaceSucceeded}
 		}
 	}
-	if id, ok := matchPath(path, "api", "2.0", "people", "{id}", "photo", "thumbnails"); ok && method == http.MethodPost {
-		return &Change{UserID: id}
+	if ids, ok := matchPath(path, "api", "2.0", "people", "{id}", "photo", "thumbnails"); ok && method == http.MethodPost {
+		return &Change{UserIDs: withLowerCase(ids)}
 	}
 	return nil
+}
+
+// withLowerCase adds the lower-case spelling of every id that has upper
+// case letters.
+func withLowerCase(ids []string) []string {
+	for _, id := range ids {
+		if lower := strings.ToLower(id); lower != id && !slices.Contains(ids, lower) {
+			ids = append(ids, lower)
+		}
+	}
+	return ids
 }
 
 // docSpaceSucceeded reads DocSpace's envelope: {"response": {"success": true, ...}}.
@@ -77,50 +93,82 @@ func docSpaceSucceeded(head []byte, _ bool) bool {
 	return json.Unmarshal(head, &env) == nil && env.Response.Success
 }
 
-// VerifyWebhook checks x-docspace-signature-256: "sha256=" and the hex
-// HMAC-SHA256 of the raw body, keyed by the webhook's secret key. DocSpace
-// sends upper-case hex; the decoding accepts either case.
-func (docSpaceProvider) VerifyWebhook(h http.Header, body []byte, secret string) (present, valid bool) {
-	sig := h.Get("X-Docspace-Signature-256")
-	if sig == "" {
-		return false, false
+// WebhookCredential checks x-docspace-signature-256: "sha256=" and the
+// hex HMAC-SHA256 of the raw body, keyed by the webhook's secret key.
+// DocSpace sends upper-case hex; the decoding accepts either case. The
+// header must be well formed before the body is read.
+func (docSpaceProvider) WebhookCredential(h http.Header, secret string) Credential {
+	sig := h.Values("X-Docspace-Signature-256")
+	if len(sig) == 0 {
+		return Credential{}
 	}
-	digest, ok := cutPrefixFold(sig, "sha256=")
-	if !ok {
-		return true, false
-	}
+	digest, ok := cutPrefixFold(sig[0], "sha256=")
 	got, err := hex.DecodeString(digest)
-	if err != nil {
-		return true, false
+	if len(sig) != 1 || !ok || err != nil || len(got) != sha256.Size {
+		return Credential{Present: true, Refused: true}
 	}
-	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write(body)
-	return true, hmac.Equal(got, mac.Sum(nil))
+	return Credential{Present: true, Signature: func(body []byte) bool {
+		mac := hmac.New(sha256.New, []byte(secret))
+		mac.Write(body)
+		return hmac.Equal(got, mac.Sum(nil))
+	}}
 }
 
-// WebhookUser reads a DocSpace delivery, of which user.updated changes an
+// WebhookEvent reads a DocSpace delivery, of which user.updated changes an
 // avatar:
 //
-//	{"event": {"id": 1, "createOn": "...", "createBy": "...", "trigger": "user.updated", ...},
+//	{"event": {"id": 1, "createOn": "2025-05-14T10:21:05.0000000Z", "trigger": "user.updated", ...},
 //	 "payload": {"id": "<user guid>", "userName": "...", ...},
 //	 "webhook": {"id": 1, "name": "...", ...}}
-func (docSpaceProvider) WebhookUser(body []byte) (string, error) {
+//
+// event.id and event.createOn, inside the signed body, identify the
+// delivery; both are required.
+func (docSpaceProvider) WebhookEvent(body []byte) (Event, error) {
 	var msg struct {
 		Event struct {
-			Trigger string `json:"trigger"`
+			ID       json.RawMessage `json:"id"`
+			CreateOn string          `json:"createOn"`
+			Trigger  string          `json:"trigger"`
 		} `json:"event"`
 		Payload json.RawMessage `json:"payload"`
 	}
 	if err := json.Unmarshal(body, &msg); err != nil {
-		return "", notAWebhook("DocSpace", err)
+		return Event{}, notAWebhook("DocSpace", err)
 	}
+	var ev Event
+	switch id := strings.TrimSpace(string(msg.Event.ID)); {
+	case id == "" || id == "null":
+		return Event{}, badWebhook("event.id: missing")
+	case len(id) > 128:
+		return Event{}, badWebhook("event.id: longer than 128 bytes")
+	default:
+		ev.ID = id
+	}
+	if msg.Event.CreateOn == "" {
+		return Event{}, badWebhook("event.createOn: missing")
+	}
+	created, err := parseDocSpaceTime(msg.Event.CreateOn)
+	if err != nil {
+		return Event{}, badWebhook("event.createOn: not a date and time")
+	}
+	ev.Created = created
 	switch msg.Event.Trigger {
 	case "":
-		return "", badWebhook("event.trigger: missing")
+		return Event{}, badWebhook("event.trigger: missing")
 	case "user.updated":
-		return payloadUserID(msg.Payload)
+		ev.UserID, err = payloadUserID(msg.Payload)
+		return ev, err
 	}
-	return "", nil
+	return ev, nil
+}
+
+// parseDocSpaceTime reads createOn: ISO 8601 with up to seven fractional
+// digits, with a zone, or without one meaning UTC.
+func parseDocSpaceTime(s string) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t, nil
+	}
+	return time.Parse("2006-01-02T15:04:05.9999999", s)
 }
 
 // docSpaceSource fetches avatars from ONLYOFFICE DocSpace in two steps: the

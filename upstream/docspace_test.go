@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/avatarproxy/avatarproxy/config"
 	"github.com/avatarproxy/avatarproxy/upstream"
@@ -34,6 +35,8 @@ func TestDocSpaceChanges(t *testing.T) {
 		{"GET", "/api/2.0/people/u1/photo", ""},
 		{"PUT", "/api/2.0/people/u1/photo/thumbnails", ""},
 		{"PUT", "/api/2.0/people/u1", ""},
+		{"PUT", "/API/2.0/People/U1/Photo", "U1 u1"},
+		{"DELETE", "/api/2%2E0/people/u1/photo;jsessionid=1", "u1"},
 	})
 	confirm := got[upload].ConfirmResponse
 	if confirm == nil {
@@ -55,37 +58,46 @@ func TestDocSpaceChanges(t *testing.T) {
 
 func TestDocSpaceWebhooks(t *testing.T) {
 	wr := upstream.ProviderOf(upstream.KindDocSpace).(upstream.WebhookReceiver)
-	body := []byte(`{"event":{"trigger":"user.updated"},"payload":{"id":"u1"}}`)
+	body := []byte(`{"event":{"id":7,"createOn":"2025-05-14T10:21:05.0000000Z","trigger":"user.updated"},"payload":{"id":"u1"}}`)
 	mac := hmac.New(sha256.New, []byte("s3cret"))
 	mac.Write(body)
 	digest := hex.EncodeToString(mac.Sum(nil))
 	sig := func(v string) http.Header { return http.Header{"X-Docspace-Signature-256": {v}} }
-	checkVerifyWebhook(t, wr, body, []verifyCase{
-		{"none", http.Header{}, false, false},
-		{"bearer only", http.Header{"Authorization": {"Bearer s3cret"}}, false, false},
-		{"lower-case hex", sig("sha256=" + digest), true, true},
-		{"upper-case hex", sig("SHA256=" + strings.ToUpper(digest)), true, true},
-		{"no prefix", sig(digest), true, false},
-		{"not hex", sig("sha256=" + strings.Repeat("zz", 32)), true, false},
-		{"truncated", sig("sha256=" + digest[:32]), true, false},
+	checkWebhookCredential(t, wr, body, []credentialCase{
+		{"none", http.Header{}, false, false, false},
+		{"bearer only", http.Header{"Authorization": {"Bearer s3cret"}}, false, false, false},
+		{"lower-case hex", sig("sha256=" + digest), true, false, true},
+		{"upper-case hex", sig("SHA256=" + strings.ToUpper(digest)), true, false, true},
+		{"no prefix", sig(digest), true, true, false},
+		{"not hex", sig("sha256=" + strings.Repeat("zz", 32)), true, true, false},
+		{"truncated", sig("sha256=" + digest[:32]), true, true, false},
+		{"twice", http.Header{"X-Docspace-Signature-256": {"sha256=" + digest, "sha256=" + digest}}, true, true, false},
 	})
-	if _, valid := wr.VerifyWebhook(sig("sha256="+digest), append(body, ' '), "s3cret"); valid {
+	if wr.WebhookCredential(sig("sha256="+digest), "s3cret").Signature(append(body, ' ')) {
 		t.Error("a signature of another body is valid")
 	}
-	if _, valid := wr.VerifyWebhook(sig("sha256="+digest), body, "other"); valid {
+	if wr.WebhookCredential(sig("sha256="+digest), "other").Signature(body) {
 		t.Error("a signature with another secret is valid")
 	}
 
+	ev, err := wr.WebhookEvent(body)
+	if want := time.Date(2025, 5, 14, 10, 21, 5, 0, time.UTC); err != nil || ev.UserID != "u1" || ev.ID != "7" || !ev.Created.Equal(want) {
+		t.Errorf("%s: %+v, %v; want user u1, id 7, created %v", body, ev, err, want)
+	}
+	const head = `"id":"e-1","createOn":"2025-05-14T12:21:05.1234567+02:00"`
 	checkWebhookUser(t, wr, map[string]string{
 		string(body): "u1",
-		`{"event":{"trigger":"user.created"},"payload":{"id":"u1"}}`: "",
-		`{"event":{"trigger":"room.archived"},"payload":[1]}`:        "",
+		`{"event":{` + head + `,"trigger":"user.created"},"payload":{"id":"u1"}}`: "",
+		`{"event":{` + head + `,"trigger":"room.archived"},"payload":[1]}`:        "",
 	}, map[string]string{
-		`{"event":`:                            "body: invalid JSON",
-		`[1,2]`:                                "body: not the JSON object",
-		`{"payload":{"id":"x"}}`:               "event.trigger: missing",
-		`{"event":{"trigger":"user.updated"}}`: "payload.id: missing",
-		`{"event":{"trigger":"user.updated"},"payload":{"id":""}}`: "payload.id: not a user id",
-		`{"event":{"trigger":"user.updated"},"payload":{"id":{}}}`: "payload.id: not a user id",
+		`{"event":`: "body: invalid JSON",
+		`[1,2]`:     "body: not the JSON object",
+		`{"event":{` + head + `},"payload":{"id":"x"}}`:                          "event.trigger: missing",
+		`{"event":{"createOn":"2025-05-14T10:21:05Z","trigger":"user.updated"}}`: "event.id: missing",
+		`{"event":{"id":1,"trigger":"user.updated"}}`:                            "event.createOn: missing",
+		`{"event":{"id":1,"createOn":"yesterday","trigger":"user.updated"}}`:     "event.createOn: not a date",
+		`{"event":{` + head + `,"trigger":"user.updated"}}`:                      "payload.id: missing",
+		`{"event":{` + head + `,"trigger":"user.updated"},"payload":{"id":""}}`:  "payload.id: not a user id",
+		`{"event":{` + head + `,"trigger":"user.updated"},"payload":{"id":{}}}`:  "payload.id: not a user id",
 	})
 }

@@ -203,10 +203,10 @@ func checkConfigCases(t *testing.T, base config.Upstream, cases []configCase) {
 	}
 }
 
-// change is what RecognizeChange should answer: the user id, or "" for
-// no change.
+// change is what RecognizeChange should answer: the user ids to purge,
+// separated by spaces, or "" for no change.
 type changeCase struct {
-	method, path, userID string
+	method, path, userIDs string
 }
 
 func checkChanges(t *testing.T, kind string, cases []changeCase) map[changeCase]*upstream.Change {
@@ -216,48 +216,51 @@ func checkChanges(t *testing.T, kind string, cases []changeCase) map[changeCase]
 	for _, c := range cases {
 		ch := rec.RecognizeChange(c.method, c.path)
 		switch {
-		case c.userID == "" && ch != nil:
-			t.Errorf("%s %s: change of %q, want none", c.method, c.path, ch.UserID)
-		case c.userID != "" && (ch == nil || ch.UserID != c.userID):
-			t.Errorf("%s %s: %+v, want a change of %q", c.method, c.path, ch, c.userID)
+		case c.userIDs == "" && ch != nil:
+			t.Errorf("%s %s: change of %q, want none", c.method, c.path, ch.UserIDs)
+		case c.userIDs != "" && (ch == nil || strings.Join(ch.UserIDs, " ") != c.userIDs):
+			t.Errorf("%s %s: %+v, want a change of %q", c.method, c.path, ch, c.userIDs)
 		}
 		got[c] = ch
 	}
 	return got
 }
 
-// verifyCase is a webhook's headers and what VerifyWebhook should say of
-// them: whether a signature is present, and whether it is valid.
-type verifyCase struct {
-	name           string
-	header         http.Header
-	present, valid bool
+// credentialCase is a webhook's headers and what WebhookCredential should
+// say of them: whether the provider's credential is present, whether the
+// headers alone refuse it, and whether it accepts the body checked.
+type credentialCase struct {
+	name                    string
+	header                  http.Header
+	present, refused, valid bool
 }
 
-// checkVerifyWebhook verifies body under each case's headers with the
-// secret s3cret.
-func checkVerifyWebhook(t *testing.T, wr upstream.WebhookReceiver, body []byte, cases []verifyCase) {
+// checkWebhookCredential reads each case's headers with the secret s3cret
+// and, where the credential signs the body, checks body with it: it is
+// valid when present, not refused, and its signature, if any, verifies.
+func checkWebhookCredential(t *testing.T, wr upstream.WebhookReceiver, body []byte, cases []credentialCase) {
 	t.Helper()
 	for _, c := range cases {
-		present, valid := wr.VerifyWebhook(c.header, body, "s3cret")
-		if present != c.present || valid != c.valid {
-			t.Errorf("%s: present %v valid %v, want %v %v", c.name, present, valid, c.present, c.valid)
+		cred := wr.WebhookCredential(c.header, "s3cret")
+		valid := cred.Present && !cred.Refused && (cred.Signature == nil || cred.Signature(body))
+		if cred.Present != c.present || cred.Refused != c.refused || valid != c.valid {
+			t.Errorf("%s: present %v refused %v valid %v, want %v %v %v", c.name, cred.Present, cred.Refused, valid, c.present, c.refused, c.valid)
 		}
 	}
 }
 
-// checkWebhookUser checks the user WebhookUser finds in each body of
+// checkWebhookUser checks the user WebhookEvent finds in each body of
 // users ("" for an event about no user), and that each body of bad is a
 // *upstream.WebhookError whose message starts with the text given.
 func checkWebhookUser(t *testing.T, wr upstream.WebhookReceiver, users, bad map[string]string) {
 	t.Helper()
 	for body, want := range users {
-		if got, err := wr.WebhookUser([]byte(body)); err != nil || got != want {
-			t.Errorf("%s: %q, %v; want %q", body, got, err, want)
+		if got, err := wr.WebhookEvent([]byte(body)); err != nil || got.UserID != want {
+			t.Errorf("%s: %+v, %v; want user %q", body, got, err, want)
 		}
 	}
 	for body, mention := range bad {
-		_, err := wr.WebhookUser([]byte(body))
+		_, err := wr.WebhookEvent([]byte(body))
 		var werr *upstream.WebhookError
 		if !errors.As(err, &werr) || !strings.HasPrefix(werr.Msg, mention) {
 			t.Errorf("%s: %v, want a WebhookError starting %q", body, err, mention)

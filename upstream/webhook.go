@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // WebhookReceiver is implemented by providers that send webhooks naming
@@ -14,14 +15,41 @@ import (
 // the upstream's webhook_secret, by the provider's own scheme when the
 // request carries its credential.
 type WebhookReceiver interface {
-	// VerifyWebhook checks the provider's own credential in a delivery
-	// against secret. present is false when the request carries none, so
-	// that the caller may accept another credential instead.
-	VerifyWebhook(h http.Header, body []byte, secret string) (present, valid bool)
-	// WebhookUser returns the user whose avatar the event may have
-	// changed, "" for an event that changes no avatar, or a *WebhookError
-	// for a body that is no delivery of the provider.
-	WebhookUser(body []byte) (string, error)
+	// WebhookCredential reads the provider's own credential from a
+	// delivery's headers, before any of its body is read, so that a
+	// request without a well-formed credential costs no body.
+	WebhookCredential(h http.Header, secret string) Credential
+	// WebhookEvent reads an authenticated delivery: the user whose avatar
+	// the event may have changed ("" for an event that changes no avatar)
+	// and what identifies the delivery, or a *WebhookError for a body that
+	// is no delivery of the provider.
+	WebhookEvent(body []byte) (Event, error)
+}
+
+// Credential is what a delivery's headers say of the provider's own
+// credential.
+type Credential struct {
+	// Present is false when the request carries none, so that the caller
+	// may accept another credential instead.
+	Present bool
+	// Refused says the headers alone disprove it: malformed, or not the
+	// secret.
+	Refused bool
+	// Signature, when set, is a signature of the body that must verify
+	// too; the body then cannot have been altered, so what it says of its
+	// own age and identity can be trusted.
+	Signature func(body []byte) bool
+}
+
+// Event is what a delivery says.
+type Event struct {
+	UserID string
+	// ID and Created identify a delivery and tell when the provider made
+	// it, for providers that send them inside the signed body; they are
+	// empty otherwise. The receiver refuses deliveries that are too old
+	// and repeats of an ID it has seen.
+	ID      string
+	Created time.Time
 }
 
 // WebhookError is a webhook body the provider would not have sent. Its

@@ -20,6 +20,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/net/netutil"
+
 	"github.com/avatarproxy/avatarproxy/config"
 	"github.com/avatarproxy/avatarproxy/metrics"
 	"github.com/avatarproxy/avatarproxy/proxy"
@@ -123,8 +125,10 @@ func serve(cfg *config.Config, log *slog.Logger) error {
 		if err != nil {
 			return err
 		}
-		log.Info("listening", "addr", ln.Addr().String())
-		go func() { errc <- hs.Serve(ln) }()
+		log.Info("listening", "addr", ln.Addr().String(), "max_connections", cfg.MaxConnections)
+		// Beyond the cap, connections wait in the kernel's backlog rather
+		// than each holding a goroutine and buffers here.
+		go func() { errc <- hs.Serve(netutil.LimitListener(ln, cfg.MaxConnections)) }()
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
@@ -153,6 +157,11 @@ func serve(cfg *config.Config, log *slog.Logger) error {
 	return firstErr
 }
 
+// newHTTPServer bounds what a client may hold: headers are read within
+// ReadHeaderTimeout, and request bodies within the proxy's body_timeout
+// or passthrough_body_timeout, set per request by its handler. There is no
+// whole-request ReadTimeout, which would also cut long pass-through
+// downloads and cancel avatar requests still waiting on their upstream.
 func newHTTPServer(addr string, h http.Handler, log *slog.Logger) *http.Server {
 	return &http.Server{
 		Addr:              addr,

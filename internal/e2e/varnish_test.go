@@ -179,7 +179,8 @@ http:
 	t.Run("webhook", func(t *testing.T) {
 		invalidates(t, "/avatar/ds/"+dsUser, "POST /webhooks/ds", func() fetched {
 			ds.SetPhoto(dsUser, testimages.SeededJPEG("dora-2", 300, 300))
-			body := []byte(fmt.Sprintf(`{"event":{"id":7,"trigger":"user.updated"},"payload":{"id":%q},"webhook":{"id":1}}`, dsUser))
+			body := []byte(fmt.Sprintf(`{"event":{"id":7,"createOn":%q,"trigger":"user.updated"},"payload":{"id":%q},"webhook":{"id":1}}`,
+				time.Now().UTC().Format(time.RFC3339Nano), dsUser))
 			mac := hmac.New(sha256.New, []byte(dsSecret))
 			mac.Write(body)
 			return do(t, http.MethodPost, "http://"+proxyAddr+"/webhooks/ds",
