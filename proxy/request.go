@@ -291,12 +291,22 @@ func Sign(key []byte, upstream, userID, version string) string {
 	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
 }
 
+// signedPath is the message a signature covers: the upstream, the user id
+// and the version token when there is one, joined with "/". The id is the
+// one field that may hold "/" (upstream names and version tokens cannot),
+// so in it "%" becomes "%25" and "/" becomes "%2F": every message then
+// names one (upstream, id, version) only, and "good.png" with v=v1 no
+// longer signs "good.png%2Fv1" without v. An id without "/" or "%" is
+// signed as before.
 func signedPath(upstream, userID, version string) string {
+	userID = signedIDEscaper.Replace(userID)
 	if version == "" {
 		return upstream + "/" + userID
 	}
 	return upstream + "/" + userID + "/" + version
 }
+
+var signedIDEscaper = strings.NewReplacer("%", "%25", "/", "%2F")
 
 func (s *signer) valid(upstream, userID, version, sig string) bool {
 	got, err := base64.RawURLEncoding.DecodeString(sig)
