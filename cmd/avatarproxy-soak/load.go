@@ -13,7 +13,7 @@ import (
 
 // drive runs the load and the progress reports, prints the summary and
 // returns what went wrong.
-func drive(o options, px *proxy, st *stats, out io.Writer) []string {
+func drive(o options, px *proxy, st *stats, drip *drippers, out io.Writer) []string {
 	ctx, cancel := context.WithTimeout(context.Background(), o.duration)
 	defer cancel()
 	go func() {
@@ -86,8 +86,8 @@ func drive(o options, px *proxy, st *stats, out io.Writer) []string {
 			nextReport = nextReport.Add(reportEvery)
 			m := px.scrape(ops)
 			rss, _ := px.rss()
-			fmt.Fprintf(out, "%5.0fs %s rss=%s goroutines=%s vips=%s\n",
-				now.Sub(start).Seconds(), st.line(), mib(rss), m.get("go_goroutines"), mibf(m.get("avatarproxy_vips_memory_bytes")))
+			fmt.Fprintf(out, "%5.0fs %s %s rss=%s goroutines=%s vips=%s\n",
+				now.Sub(start).Seconds(), st.line(), drip.line(), mib(rss), m.get("go_goroutines"), mibf(m.get("avatarproxy_vips_memory_bytes")))
 		}
 	}
 	elapsed := time.Since(start)

@@ -7,7 +7,8 @@
 // It builds the proxy (unless -binary names one), starts the fault-injecting
 // origin in-process and the proxy as a subprocess, both on 127.0.0.1, and
 // drives avatar, HEAD, conditional, purge and malformed requests at the
-// proxy for the duration. Every 5 seconds it prints one line of progress;
+// proxy for the duration, with slow-drip clients on the webhook and
+// pass-through faces that the proxy must cut within its body timeouts. Every 5 seconds it prints one line of progress;
 // at the end a summary. It exits 1 when the proxy process died, answered a
 // 500, left a request without a response, broke the contract on a request
 // (an image of the wrong size, a bad parameter not refused with 400, ...),
@@ -93,7 +94,10 @@ func run(o options, out io.Writer) error {
 
 	fmt.Fprintf(out, "soaking %s at %s for %s, %d requests at a time\n", bin, px.base, o.duration, o.concurrency)
 	st := newStats()
-	failures := drive(o, px, st, out)
+	// The drippers stay connected through SIGTERM: draining must not wait
+	// on them.
+	drip := startDrippers(strings.TrimPrefix(px.base, "http://"))
+	failures := drive(o, px, st, drip, out)
 
 	// Stop the proxy as an orchestrator would.
 	exit := "exited 0"
@@ -111,7 +115,9 @@ func run(o options, out io.Writer) error {
 	} else {
 		exit = "died during the run: " + px.State().String()
 	}
-	fmt.Fprintf(out, "  proxy: %s\n", exit)
+	drip.Stop()
+	failures = append(failures, drip.failures()...)
+	fmt.Fprintf(out, "  proxy: %s; slow-drip clients: %s\n", exit, drip.line())
 
 	if len(failures) > 0 {
 		fmt.Fprintf(out, "last lines of the proxy's log:\n%s", px.Output.Tail(30))

@@ -33,11 +33,17 @@ func startProxy(bin, dir, origin string) (*proxy, error) {
 
 	// Two upstreams over one origin with different patience; a cache small
 	// enough to evict; a resize pool small enough to fill.
+	// A webhook upstream and a pass-through, over the same origin, for the
+	// slow-drip clients.
 	cfg := fmt.Sprintf(`listen: %q
 shutdown_timeout: 30s
+body_timeout: 2s
+passthrough_body_timeout: 4s
 upstreams:
   - {name: quick, kind: http, url_template: "http://%s/a/{user_id}", timeout: 2s, header_timeout: 1s}
   - {name: patient, kind: http, url_template: "http://%s/a/{user_id}", timeout: 5s}
+  - {name: hook, kind: docspace, base_url: "http://%s", api_key: soak, webhook_secret: %s}
+  - {name: pass, kind: box, base_url: "http://%s", token: soak, passthrough_prefix: /pass}
 cache:
   max_bytes: 8MiB
   ttl: 20s
@@ -50,7 +56,7 @@ resize:
   queue: 8
 security:
   purge_token: %s
-`, addr, origin, origin, defaultSize, maxSize, purgeToken)
+`, addr, origin, origin, origin, dripSecret, origin, defaultSize, maxSize, purgeToken)
 	cfgPath := filepath.Join(dir, "avatarproxy.yaml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		return nil, err
