@@ -3,6 +3,8 @@ package upstream
 import (
 	"context"
 	"errors"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/sony/gobreaker/v2"
@@ -22,6 +24,12 @@ type breakerConfig struct {
 	// Failures is how many failures in a row open the circuit. Zero means
 	// DefaultBreakerFailures.
 	Failures uint32
+	// DistinctIDs is how many different user ids those failures must
+	// span: one id that fails again and again (an avatar the upstream
+	// times out on, asked for by one client) says nothing of the upstream,
+	// and must not shut everyone out. Zero, or more than Failures, means
+	// Failures: every failure of the run is of another user.
+	DistinctIDs int
 	// Cooldown is how long an open circuit refuses fetches before it lets
 	// one probe through. Zero or less means defaultBreakerCooldown.
 	Cooldown time.Duration
@@ -30,7 +38,8 @@ type breakerConfig struct {
 // newBreaker returns src behind a circuit breaker, so that an upstream
 // that is down costs its callers an immediate error rather than a timeout
 // each. Only failures whose class counts the upstream unwell count:
-// timeouts, unreachable hosts and 5xx statuses. While the circuit is open,
+// timeouts, unreachable hosts and 5xx statuses, and the circuit opens only
+// when a run of them spans several users. While the circuit is open,
 // Fetch returns an *Error of class circuit-open without a request. After
 // the cooldown one probe goes through: success closes the circuit, failure
 // opens it again. The result implements Namer when src does, with
@@ -43,23 +52,26 @@ func newBreaker(name string, src Source, cfg breakerConfig, onChange func(upstre
 	if cfg.Cooldown <= 0 {
 		cfg.Cooldown = defaultBreakerCooldown
 	}
+	if cfg.DistinctIDs <= 0 || cfg.DistinctIDs > int(cfg.Failures) {
+		cfg.DistinctIDs = int(cfg.Failures)
+	}
+	failing := &failingIDs{max: cfg.DistinctIDs}
 	st := gobreaker.Settings{
 		Name:    name,
 		Timeout: cfg.Cooldown,
 		ReadyToTrip: func(c gobreaker.Counts) bool {
-			return c.ConsecutiveFailures >= cfg.Failures
+			return c.ConsecutiveFailures >= cfg.Failures && failing.count() >= cfg.DistinctIDs
 		},
-	}
-	if onChange != nil {
-		// Half-open is a detail of recovery: callers hear only of the
-		// circuit opening and of it closing again.
-		st.OnStateChange = func(name string, from, to gobreaker.State) {
-			if open := to != gobreaker.StateClosed; open != (from != gobreaker.StateClosed) {
+		OnStateChange: func(name string, from, to gobreaker.State) {
+			failing.reset()
+			// Half-open is a detail of recovery: callers hear only of the
+			// circuit opening and of it closing again.
+			if open := to != gobreaker.StateClosed; onChange != nil && open != (from != gobreaker.StateClosed) {
 				onChange(name, open)
 			}
-		}
+		},
 	}
-	b := &breaker{name: name, src: src, cb: gobreaker.NewTwoStepCircuitBreaker[struct{}](st)}
+	b := &breaker{name: name, src: src, failing: failing, cb: gobreaker.NewTwoStepCircuitBreaker[struct{}](st)}
 	if n, ok := src.(Namer); ok {
 		return &namingBreaker{breaker: b, namer: n}
 	}
@@ -67,9 +79,38 @@ func newBreaker(name string, src Source, cfg breakerConfig, onChange func(upstre
 }
 
 type breaker struct {
-	name string
-	src  Source
-	cb   *gobreaker.TwoStepCircuitBreaker[struct{}]
+	name    string
+	src     Source
+	failing *failingIDs
+	cb      *gobreaker.TwoStepCircuitBreaker[struct{}]
+}
+
+// failingIDs are the different user ids in the current run of failures,
+// up to the number that opens the circuit: it holds a few ids at most.
+type failingIDs struct {
+	mu  sync.Mutex
+	ids []string
+	max int
+}
+
+func (f *failingIDs) add(id string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.ids) < f.max && !slices.Contains(f.ids, id) {
+		f.ids = append(f.ids, id)
+	}
+}
+
+func (f *failingIDs) count() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.ids)
+}
+
+func (f *failingIDs) reset() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.ids = f.ids[:0]
 }
 
 func (b *breaker) Fetch(ctx context.Context, userID string, cond Validators) (*Original, error) {
@@ -78,7 +119,7 @@ func (b *breaker) Fetch(ctx context.Context, userID string, cond Validators) (*O
 		return nil, err
 	}
 	o, err := b.src.Fetch(ctx, userID, cond)
-	b.record(ctx, err, done)
+	b.record(ctx, userID, err, done)
 	return o, err
 }
 
@@ -92,12 +133,17 @@ func (b *breaker) allow() (func(bool), error) {
 	return done, nil
 }
 
-// record tells the breaker what a call's error says about the upstream.
-func (b *breaker) record(ctx context.Context, err error, done func(bool)) {
+// record tells the breaker what a call for userID's error says about the
+// upstream. A success ends the run of failures, as it resets the
+// breaker's count of consecutive failures.
+func (b *breaker) record(ctx context.Context, userID string, err error, done func(bool)) {
 	switch outcome(ctx, err) {
 	case failure.ShowsHealthy:
+		b.failing.reset()
 		done(true)
 	case failure.CountsUnwell:
+		// Before done, which may ask ReadyToTrip.
+		b.failing.add(userID)
 		done(false)
 	default:
 		// A call that proves nothing leaves the counts alone. A probe must
@@ -122,7 +168,7 @@ func (b *namingBreaker) DisplayName(ctx context.Context, userID string) (string,
 		return "", err
 	}
 	name, err := b.namer.DisplayName(ctx, userID)
-	b.record(ctx, err, done)
+	b.record(ctx, userID, err, done)
 	return name, err
 }
 

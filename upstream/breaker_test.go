@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -78,12 +79,16 @@ func (tr *transitions) want(t *testing.T, want ...string) {
 	}
 }
 
-// failN fetches n times, each of which must reach the origin and fail with
-// status-503.
+// failingIDs numbers the users of failN, so that every failure is of
+// another user, as when an upstream is down for all.
+var failingIDs atomic.Int64
+
+// failN fetches n times, each for another user, each of which must reach
+// the origin and fail with status-503.
 func failN(t *testing.T, src upstream.Source, n int) {
 	t.Helper()
 	for i := range n {
-		_, err := fetch(t, src, "u", upstream.Validators{})
+		_, err := fetch(t, src, fmt.Sprintf("u%d", failingIDs.Add(1)), upstream.Validators{})
 		if r := reasonOf(t, err); r != "status-503" {
 			t.Fatalf("fetch %d: reason %q, want status-503", i+1, r)
 		}
@@ -320,18 +325,21 @@ func TestNewWrapsNetworkKinds(t *testing.T) {
 				cfg = httpUpstream(o.srv.URL + "/{user_id}")
 			}
 			src := newSource(t, cfg, upstream.WithBreakerConfig(upstream.Options{}, upstream.BreakerConfig{Cooldown: time.Hour}))
-			user := "7"
-			if kind == "gravatar" {
-				user = gravatarHash
+			// Each failure of another user, as when the upstream is down.
+			user := func(i int) string {
+				if kind == "gravatar" {
+					return fmt.Sprintf("%02d", i) + gravatarHash[2:]
+				}
+				return strconv.Itoa(7 + i)
 			}
-			for range upstream.DefaultBreakerFailures {
-				_, err := fetch(t, src, user, upstream.Validators{})
+			for i := range upstream.DefaultBreakerFailures {
+				_, err := fetch(t, src, user(i), upstream.Validators{})
 				if r := reasonOf(t, err); r != "status-503" {
 					t.Fatalf("reason %q (%v), want status-503", r, err)
 				}
 			}
 			before := o.hits.Load()
-			_, err := fetch(t, src, user, upstream.Validators{})
+			_, err := fetch(t, src, user(0), upstream.Validators{})
 			if r := reasonOf(t, err); r != "circuit-open" {
 				t.Errorf("reason %q, want circuit-open", r)
 			}
@@ -371,8 +379,8 @@ func TestBreakerKeepsNamer(t *testing.T) {
 	}
 
 	ac.Close()
-	for range upstream.DefaultBreakerFailures {
-		_, err := fetch(t, src, "7", upstream.Validators{})
+	for i := range upstream.DefaultBreakerFailures {
+		_, err := fetch(t, src, strconv.Itoa(7+i), upstream.Validators{})
 		if r := reasonOf(t, err); r != "unreachable" {
 			t.Fatalf("reason %q (%v), want unreachable", r, err)
 		}
@@ -384,4 +392,36 @@ func TestBreakerKeepsNamer(t *testing.T) {
 	if !strings.Contains(err.Error(), "upstream ac:") {
 		t.Errorf("error %q does not name the upstream", err)
 	}
+}
+
+// A user whose fetches keep failing says nothing of the upstream: the
+// circuit stays closed for everyone, however often a few such users are
+// asked for. Failures of as many users as it takes failures open it.
+func TestBreakerNeedsSeveralUsers(t *testing.T) {
+	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/bad") {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		healthy(w, r)
+	})
+	var tr transitions
+	src := o.source(t, upstream.WithBreakerConfig(upstream.Options{OnStateChange: tr.record}, upstream.BreakerConfig{Cooldown: time.Hour}))
+	for i := range 4 * upstream.DefaultBreakerFailures {
+		// A few users short of the threshold, the only ones asked for.
+		id := fmt.Sprintf("bad-few-%d", i%(upstream.DefaultBreakerFailures-1))
+		if _, err := fetch(t, src, id, upstream.Validators{}); reasonOf(t, err) != "status-503" {
+			t.Fatalf("fetch %d of %s: %v, want status-503", i+1, id, err)
+		}
+	}
+	tr.want(t)
+	mustFetch(t, src, "good", upstream.Validators{})
+
+	for i := range upstream.DefaultBreakerFailures {
+		if _, err := fetch(t, src, fmt.Sprintf("bad-%d", i), upstream.Validators{}); reasonOf(t, err) != "status-503" {
+			t.Fatalf("fetch of bad-%d: %v, want status-503", i, err)
+		}
+	}
+	tr.want(t, "origin open=true")
+	wantRefused(t, o, src)
 }
