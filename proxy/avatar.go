@@ -318,19 +318,14 @@ func (a *avatars) defaultImage(ctx context.Context, req *avatarRequest) (*varian
 	return v, nil
 }
 
-// displayName asks the upstream for the user's name, for initials; "" when
-// it cannot tell.
+// displayName is the user's name, for initials; "" when the upstream
+// cannot tell. Names are remembered as originals are (see displayNames).
 func (a *avatars) displayName(ctx context.Context, req *avatarRequest) string {
 	namer, ok := req.upstream.Source.(upstream.Namer)
 	if !ok {
 		return ""
 	}
-	name, err := namer.DisplayName(ctx, req.userID)
-	if err != nil {
-		a.log.Info("no display name for initials", "upstream", req.upstream.name, "err", err)
-		return ""
-	}
-	return name
+	return a.names.get(ctx, namer, req, a.gens.Get(userKey(req.upstream.name, req.userID)))
 }
 
 func (a *avatars) count(tier string, hit bool) {

@@ -183,6 +183,7 @@ func (h *harness) writeFile(name string, body []byte) {
 func (h *harness) settle() {
 	h.srv.avatars.variants.Wait()
 	h.srv.avatars.originals.Wait()
+	h.srv.avatars.names.tier.Wait()
 }
 
 type response struct {

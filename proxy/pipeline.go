@@ -131,6 +131,7 @@ type avatars struct {
 	gens      cache.Generations
 	variants  *cache.Tier[variant]
 	originals *cache.Tier[original]
+	names     *displayNames
 	renders   *cache.Group[*variant]
 	// revalidating holds the keys of variants being refreshed now.
 	revalidating sync.Map
@@ -177,7 +178,17 @@ func (s *Server) newAvatars(opt Options) (*avatars, error) {
 	if err != nil {
 		return nil, fmt.Errorf("original cache: %w", err)
 	}
-	s.tiers = append(s.tiers, variants, originals)
+	// The slowest honest fetch plus a resize bounds the collapsed work.
+	var longest time.Duration
+	for _, u := range s.cfg.Upstreams {
+		_, _, total := u.Timeouts()
+		longest = max(longest, total)
+	}
+	names, err := newDisplayNames(s.log, max(int64(c.MaxBytes)/100, 1<<20), c.TTL.D(), c.NegativeTTL.D(), longest+5*time.Second)
+	if err != nil {
+		return nil, fmt.Errorf("display name cache: %w", err)
+	}
+	s.tiers = append(s.tiers, variants, originals, names)
 	m.GaugeFunc("avatarproxy_cache_size_bytes", "Approximate bytes held by a cache tier.",
 		prometheus.Labels{"tier": metrics.TierVariant}, func() float64 { return float64(variants.Bytes()) })
 	m.GaugeFunc("avatarproxy_cache_size_bytes", "Approximate bytes held by a cache tier.",
@@ -207,12 +218,6 @@ func (s *Server) newAvatars(opt Options) (*avatars, error) {
 	if gens == nil {
 		gens = cache.NewLocalGenerations(c.TTL.D()+keepStale, genBytes)
 	}
-	// The slowest honest fetch plus a resize bounds the collapsed work.
-	var longest time.Duration
-	for _, u := range s.cfg.Upstreams {
-		_, _, total := u.Timeouts()
-		longest = max(longest, total)
-	}
 	return &avatars{
 		log:       s.log,
 		metrics:   m,
@@ -220,6 +225,7 @@ func (s *Server) newAvatars(opt Options) (*avatars, error) {
 		gens:      gens,
 		variants:  variants,
 		originals: originals,
+		names:     names,
 		renders:   cache.NewGroup[*variant](longest + 30*time.Second),
 		fetches:   cache.NewGroup[*original](longest + 5*time.Second),
 		ttl:       c.TTL.D(),
