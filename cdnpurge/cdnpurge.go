@@ -40,6 +40,10 @@ const (
 	purgeOK     = "ok"
 	purgeRetry  = "retry"
 	purgeFailed = "failed"
+	// purgeCoalesced is a purge not queued because the same request for
+	// the same tag was still waiting in the queue: that one, sent later,
+	// covers both.
+	purgeCoalesced = "coalesced"
 )
 
 // purgeJob is one configured request to send for one purge tag.
@@ -68,12 +72,21 @@ type Purger struct {
 	mu     sync.RWMutex // held for reading while sending on queue
 	closed bool
 	queue  chan purgeJob
+
+	// queued holds the jobs waiting in queue, not yet taken by a worker,
+	// so that a purge repeating one of them is coalesced into it. A job
+	// leaves it when a worker takes it, before its request is sent: a
+	// purge asked for after that may follow a change the request already
+	// on its way does not cover, and is queued again. It holds at most
+	// what the queue does.
+	queuedMu sync.Mutex
+	queued   map[purgeJob]struct{}
 }
 
 // New returns a Purger sending reqs through guard, counting results in
 // m.CDNPurges. Close it to stop its workers.
 func New(reqs []config.PurgeRequest, log *slog.Logger, m *metrics.Metrics, guard *netguard.Guard) *Purger {
-	for _, result := range []string{purgeOK, purgeRetry, purgeFailed} {
+	for _, result := range []string{purgeOK, purgeRetry, purgeFailed, purgeCoalesced} {
 		m.CDNPurges.WithLabelValues(result) // export zeros, not absent series
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -86,6 +99,7 @@ func New(reqs []config.PurgeRequest, log *slog.Logger, m *metrics.Metrics, guard
 		drain:   purgeDrain,
 		ctx:     ctx,
 		cancel:  cancel,
+		queued:  make(map[purgeJob]struct{}),
 	}
 	if len(reqs) == 0 {
 		return p
@@ -125,9 +139,10 @@ func newClient(guard *netguard.Guard) *http.Client {
 	}
 }
 
-// Purge queues the purge requests for tag and returns at once. When the
-// queue is full the purge is dropped, counted and logged: blocking would
-// stall the invalidation that called it.
+// Purge queues the purge requests for tag and returns at once. A request
+// for tag still waiting in the queue is not queued twice. When the queue
+// is full the purge is dropped, counted and logged: blocking would stall
+// the invalidation that called it.
 func (p *Purger) Purge(tag string) {
 	if p == nil || len(p.reqs) == 0 {
 		return
@@ -140,12 +155,35 @@ func (p *Purger) Purge(tag string) {
 			p.fail(job, 0, errors.New("dropped: shutting down"))
 			continue
 		}
+		if !p.markQueued(job) {
+			p.results.WithLabelValues(purgeCoalesced).Inc()
+			continue
+		}
 		select {
 		case p.queue <- job:
 		default:
+			p.unmarkQueued(job)
 			p.fail(job, 0, errors.New("dropped: queue full"))
 		}
 	}
+}
+
+// markQueued records job as waiting in the queue, and reports false when
+// it already was.
+func (p *Purger) markQueued(job purgeJob) bool {
+	p.queuedMu.Lock()
+	defer p.queuedMu.Unlock()
+	if _, ok := p.queued[job]; ok {
+		return false
+	}
+	p.queued[job] = struct{}{}
+	return true
+}
+
+func (p *Purger) unmarkQueued(job purgeJob) {
+	p.queuedMu.Lock()
+	defer p.queuedMu.Unlock()
+	delete(p.queued, job)
 }
 
 // Close stops accepting purges and waits up to the drain bound for the
@@ -183,6 +221,7 @@ func (p *Purger) Close() {
 func (p *Purger) work() {
 	defer p.wg.Done()
 	for job := range p.queue {
+		p.unmarkQueued(job)
 		p.run(job)
 	}
 }

@@ -2,6 +2,7 @@ package cdnpurge
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -238,8 +239,8 @@ func TestPurgeQueueFullDrops(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		for range purgeWorkers + purgeQueueLen + extra {
-			p.Purge("avatar-web-u")
+		for i := range purgeWorkers + purgeQueueLen + extra {
+			p.Purge(fmt.Sprintf("avatar-web-u%d", i))
 		}
 	}()
 	select {
@@ -335,4 +336,38 @@ func TestPurgeIgnoresProxyEnvironment(t *testing.T) {
 		t.Fatalf("%d purge requests went through the proxy from the environment", n)
 	}
 	wantCounts(t, m, 0, 0, 1)
+}
+
+// A purge of a tag whose request is still queued is coalesced into it: the
+// queued one, sent later, covers both. Once a worker has taken a request,
+// a new purge of the tag is sent again, since it may follow a change that
+// the request already on its way does not cover.
+func TestPurgeCoalescesQueuedTags(t *testing.T) {
+	cdn := fakecdn.New(t)
+	release := cdn.HoldAll()
+	defer release()
+	p, m := newTestPurger(t, nil, cdn.VarnishPurge())
+	// Every worker held at the CDN, so what follows waits in the queue.
+	for i := range purgeWorkers {
+		p.Purge(fmt.Sprintf("avatar-web-busy%d", i))
+	}
+	for range purgeWorkers {
+		cdn.Next(t)
+	}
+	for range 50 {
+		p.Purge("avatar-web-u")
+	}
+	if got := purgeCounts(t, m)[purgeCoalesced]; got != 49 {
+		t.Errorf("%v purges coalesced, want 49 of 50 identical ones", got)
+	}
+	release()
+	waitFor(t, func() bool { return purgeCounts(t, m)[purgeOK] == purgeWorkers+1 })
+
+	// Sent: the next purge of the tag goes out again.
+	p.Purge("avatar-web-u")
+	waitFor(t, func() bool { return purgeCounts(t, m)[purgeOK] == purgeWorkers+2 })
+	// Those taken by Next above, and one for each purge of the tag.
+	if got := cdn.Requests(); got != 2 {
+		t.Errorf("CDN got %d more purges, want 2", got)
+	}
 }

@@ -109,7 +109,7 @@ func New() *Metrics {
 		}, []string{"upstream", "source"}),
 		CDNPurges: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "avatarproxy_cdn_purges_total",
-			Help: "CDN purge attempts, by result: ok, retry (failed, will retry), failed (given up, or dropped with the queue full).",
+			Help: "CDN purge attempts, by result: ok, retry (failed, will retry), failed (given up, or dropped with the queue full), coalesced (covered by the same request still queued).",
 		}, []string{"result"}),
 		RedisConfigured: f.NewGauge(prometheus.GaugeOpts{
 			Name: "avatarproxy_redis_configured",
