@@ -178,9 +178,11 @@ func (s *Server) Handler(metricsOnMain bool) http.Handler {
 	return mux
 }
 
-// MetricsHandler serves the Prometheus metrics.
+// MetricsHandler serves the Prometheus metrics. A scrape has no body, but
+// one sent all the same is bounded by body_timeout, as on every face.
 func (s *Server) MetricsHandler() http.Handler {
-	return promhttp.HandlerFor(s.metrics.Registry, promhttp.HandlerOpts{Registry: s.metrics.Registry})
+	return withBodyDeadline(s.cfg.BodyTimeout.D(),
+		promhttp.HandlerFor(s.metrics.Registry, promhttp.HandlerOpts{Registry: s.metrics.Registry}))
 }
 
 // instrument counts and times a handler under a fixed name, never a label
