@@ -98,14 +98,16 @@ func (s *Server) serveWebhook(w http.ResponseWriter, r *http.Request) {
 
 // freshDelivery refuses a signed delivery made more than webhookMaxAge ago
 // or further than webhookMaxSkew ahead, or one whose id was already taken.
+// What the provider does not send is not checked. The fields are named as
+// DocSpace, the one provider that signs them, names them.
 func (s *Server) freshDelivery(upstreamName string, ev upstream.Event) error {
 	now := time.Now()
 	switch {
-	case ev.Created.Before(now.Add(-webhookMaxAge)):
+	case !ev.Created.IsZero() && ev.Created.Before(now.Add(-webhookMaxAge)):
 		return badRequest("event.createOn: older than %v; deliveries are refused after that", webhookMaxAge)
-	case ev.Created.After(now.Add(webhookMaxSkew)):
+	case !ev.Created.IsZero() && ev.Created.After(now.Add(webhookMaxSkew)):
 		return badRequest("event.createOn: more than %v in the future", webhookMaxSkew)
-	case !s.deliveries.firstSeen(upstreamName, ev.ID, now):
+	case ev.ID != "" && !s.deliveries.firstSeen(upstreamName, ev.ID, now):
 		return &requestError{status: http.StatusConflict, msg: "event.id: already delivered"}
 	}
 	return nil
