@@ -69,7 +69,13 @@ type Cache struct {
 	// VersionInterval is how often a version token not yet confirmed for
 	// a user may make the proxy ask the upstream again.
 	VersionInterval Duration `yaml:"version_interval"`
-	RedisURL        string   `yaml:"redis_url"`
+	// RedisURL names the shared Redis tier; empty: memory only. With
+	// RedisCluster it names one seed node of a Redis Cluster, the others
+	// given as addr query parameters.
+	RedisURL           string   `yaml:"redis_url"`
+	RedisCluster       bool     `yaml:"redis_cluster"`
+	RedisMaxValueBytes Size     `yaml:"redis_max_value_bytes"`
+	RedisTimeout       Duration `yaml:"redis_timeout"`
 }
 
 // Resize configures the image pipeline and its limits.

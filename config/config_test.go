@@ -92,7 +92,7 @@ shutdown_timeout: 15s
 max_connections: 1024
 body_timeout: 10s
 passthrough_body_timeout: 5m
-cache: {max_bytes: 256MiB, ttl: 1h, negative_ttl: 1m, browser_ttl: 5m, version_interval: 10s}
+cache: {max_bytes: 256MiB, ttl: 1h, negative_ttl: 1m, browser_ttl: 5m, version_interval: 10s, redis_max_value_bytes: 1MiB, redis_timeout: 50ms}
 resize:
   default_size: 80
   max_size: 1024

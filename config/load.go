@@ -32,6 +32,9 @@ func Default() *Config {
 			BrowserTTL:  Duration(5 * time.Minute),
 
 			VersionInterval: Duration(10 * time.Second),
+			// Values above a mebibyte are rare sources; they stay in memory.
+			RedisMaxValueBytes: 1 << 20,
+			RedisTimeout:       Duration(50 * time.Millisecond),
 		},
 		Resize: Resize{
 			DefaultSize:     80,

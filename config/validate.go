@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/avatarproxy/avatarproxy/netguard"
 )
@@ -295,7 +296,17 @@ func (c Cache) check(p *problems) {
 			p.add("cache.redis_url", "must name a socket path, as in unix:///run/redis.sock")
 		case u.Scheme != "unix" && u.Host == "":
 			p.add("cache.redis_url", "must name a host, as in redis://localhost:6379/0")
+		case c.RedisCluster && u.Scheme == "unix":
+			p.add("cache.redis_url", "must be a redis:// or rediss:// URL with redis_cluster, as in redis://10.0.0.1:6379?addr=10.0.0.2:6379")
 		}
+	} else if c.RedisCluster {
+		p.add("cache.redis_cluster", "set without cache.redis_url")
+	}
+	if c.RedisMaxValueBytes < 1<<10 || c.RedisMaxValueBytes > 512<<20 {
+		p.add("cache.redis_max_value_bytes", "must be in 1KiB..512MiB")
+	}
+	if c.RedisTimeout < Duration(time.Millisecond) || c.RedisTimeout > Duration(10*time.Second) {
+		p.add("cache.redis_timeout", "must be in 1ms..10s")
 	}
 }
 

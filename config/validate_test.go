@@ -88,6 +88,17 @@ func TestValidate(t *testing.T) {
 		{"redis bare host", func(c *Config) { c.Cache.RedisURL = "localhost:6379" }, "cache.redis_url: must be"},
 		{"redis no host", func(c *Config) { c.Cache.RedisURL = "redis:///0" }, "cache.redis_url: must name a host"},
 		{"redis unix no path", func(c *Config) { c.Cache.RedisURL = "unix://" }, "cache.redis_url: must name a socket path"},
+		{"redis cluster", func(c *Config) {
+			c.Cache.RedisURL, c.Cache.RedisCluster = "redis://10.0.0.1:6379?addr=10.0.0.2:6379&addr=10.0.0.3:6379", true
+		}, ""},
+		{"redis cluster unix", func(c *Config) {
+			c.Cache.RedisURL, c.Cache.RedisCluster = "unix:///run/redis.sock", true
+		}, "cache.redis_url: must be a redis:// or rediss:// URL with redis_cluster"},
+		{"redis cluster without url", func(c *Config) { c.Cache.RedisCluster = true }, "cache.redis_cluster: set without cache.redis_url"},
+		{"redis value cap small", func(c *Config) { c.Cache.RedisMaxValueBytes = 1000 }, "cache.redis_max_value_bytes: must be in 1KiB..512MiB"},
+		{"redis value cap", func(c *Config) { c.Cache.RedisMaxValueBytes = 4 << 20 }, ""},
+		{"redis timeout zero", func(c *Config) { c.Cache.RedisTimeout = 0 }, "cache.redis_timeout: must be in 1ms..10s"},
+		{"redis timeout long", func(c *Config) { c.Cache.RedisTimeout = Duration(time.Minute) }, "cache.redis_timeout: must be in 1ms..10s"},
 
 		{"default_size 0", func(c *Config) { c.Resize.DefaultSize = 0 }, "resize.default_size: must be in 1..4096"},
 		{"max_size too big", func(c *Config) { c.Resize.MaxSize = 4097 }, "resize.max_size: must be in 1..4096"},

@@ -1,0 +1,204 @@
+package rediscache
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/avatarproxy/avatarproxy/internal/testproc"
+)
+
+// promise is the product's bound: a purge on one replica is in force on
+// every replica within a second.
+const promise = time.Second
+
+func TestGenerationsAreShared(t *testing.T) {
+	srv := startRedis(t)
+	checkSharing(t, openReplica(t, srv.url(), false), openReplica(t, srv.url(), false))
+}
+
+func checkSharing(t *testing.T, a, b *replica) {
+	t.Helper()
+	ctx := context.Background()
+	for i := range 20 {
+		user := fmt.Sprintf("up\x00user-%d", i)
+		if ga, gb := a.gens.Get(ctx, user), b.gens.Get(ctx, user); ga != gb || ga == 0 {
+			t.Fatalf("%q: replicas read generations %d and %d", user, ga, gb)
+		}
+		before := b.gens.Get(ctx, user)
+		bumped := a.gens.Bump(ctx, user)
+		if bumped <= before {
+			t.Fatalf("%q: bump gave %d after %d", user, bumped, before)
+		}
+		eventually(t, promise, "replica b to see replica a's purge", func() bool { return b.gens.Get(ctx, user) == bumped })
+		// Entries written under the new generation are shared as well.
+		name := fmt.Sprintf("o:%d", bumped)
+		a.store.Set(ctx, user, name, &Entry{Body: []byte(user)}, time.Minute)
+		if e, ok := b.store.Get(ctx, user, name); !ok || string(e.Body) != user {
+			t.Fatalf("%q: replica b did not read the entry replica a wrote", user)
+		}
+	}
+}
+
+func TestGenerationsConvergeWithoutTheirSubscription(t *testing.T) {
+	srv := startRedis(t)
+	a, b := openReplica(t, srv.url(), false), openReplica(t, srv.url(), false)
+	ctx := context.Background()
+	raw := rawClient(t, srv.url(), false)
+	for i := range 5 {
+		user := fmt.Sprintf("up\x00sub-%d", i)
+		b.gens.Get(ctx, user) // b holds a lease
+		// b's fan-out subscription dies; the purge's message is lost to it.
+		if n, err := raw.Do(ctx, "CLIENT", "KILL", "TYPE", "pubsub").Int(); err != nil || n == 0 {
+			t.Fatalf("CLIENT KILL TYPE pubsub: %d, %v", n, err)
+		}
+		bumped := a.gens.Bump(ctx, user)
+		eventually(t, promise, "a replica without its subscription to see a purge", func() bool {
+			return b.gens.Get(ctx, user) == bumped
+		})
+	}
+}
+
+func TestVersionTokensAreSharedAndBumpAtomically(t *testing.T) {
+	srv := startRedis(t)
+	a, b := openReplica(t, srv.url(), false), openReplica(t, srv.url(), false)
+	ctx := context.Background()
+	user := "ac\x0042"
+	before := b.gens.Get(ctx, user) // b holds a lease on the old generation
+	isNew, ok := a.gens.SeeVersion(ctx, user, "t1", 4)
+	if !ok || !isNew {
+		t.Fatalf("first sight of t1 on a: new=%v ok=%v", isNew, ok)
+	}
+	isNew, ok = b.gens.SeeVersion(ctx, user, "t1", 4)
+	if !ok || isNew {
+		t.Fatalf("t1 on b after a saw it: new=%v ok=%v; want known", isNew, ok)
+	}
+	// b learnt the generation with the token: at once, not at lease end.
+	if got := b.gens.Get(ctx, user); got == before || got != a.gens.Get(ctx, user) {
+		t.Fatalf("b's generation after seeing t1: %d (before %d, a has %d)", got, before, a.gens.Get(ctx, user))
+	}
+	for _, tok := range []string{"t2", "t3", "t4", "t5"} {
+		if isNew, _ := b.gens.SeeVersion(ctx, user, tok, 4); !isNew {
+			t.Fatalf("%s not new", tok)
+		}
+	}
+	// Only the last four are kept: t1 is new again, t2 is not.
+	if isNew, _ := a.gens.SeeVersion(ctx, user, "t1", 4); !isNew {
+		t.Fatal("t1 still known after four newer tokens")
+	}
+	if isNew, _ := a.gens.SeeVersion(ctx, user, "t5", 4); isNew {
+		t.Fatal("t5 forgotten")
+	}
+}
+
+func TestFanoutAcrossRedisRestart(t *testing.T) {
+	srv := startRedis(t)
+	a, b := openReplica(t, srv.url(), false), openReplica(t, srv.url(), false)
+	ctx := context.Background()
+	user, other := "up\x00carol", "up\x00dan"
+	before := a.gens.Get(ctx, user)
+	b.gens.Get(ctx, user)
+	a.store.Set(ctx, user, "o:x", &Entry{Body: []byte("x")}, time.Minute)
+
+	srv.kill()
+	a.gens.Get(ctx, other) // a notices on its next command, or its probe does
+	eventually(t, testproc.MustNotHang, "both replicas to notice the outage", func() bool {
+		return !a.client.Up() && !b.client.Up()
+	})
+	if g := gauge(a.metrics, "avatarproxy_redis_connected"); g != 0 {
+		t.Fatalf("avatarproxy_redis_connected = %v during the outage", g)
+	}
+	// Memory-only service: lookups miss, writes are dropped, generations
+	// answer from what the replica knows.
+	if _, ok := a.store.Get(ctx, user, "o:x"); ok {
+		t.Fatal("a hit while Redis is away")
+	}
+	a.store.Set(ctx, user, "o:y", &Entry{Body: []byte("y")}, time.Minute)
+	if got := b.gens.Get(ctx, user); got != before {
+		t.Fatalf("b's generation during the outage %d, want its last read %d", got, before)
+	}
+	// A purge during the outage is in force on its replica at once.
+	outagePurge := a.gens.Bump(ctx, user)
+	if outagePurge == before || a.gens.Get(ctx, user) != outagePurge {
+		t.Fatalf("purge during the outage: bump %d, Get %d, before %d", outagePurge, a.gens.Get(ctx, user), before)
+	}
+
+	srv.restart() // empty: Redis lost everything
+	waitUp(t, a)
+	waitUp(t, b)
+	if g := gauge(a.metrics, "avatarproxy_redis_connected"); g != 1 {
+		t.Fatalf("avatarproxy_redis_connected = %v after reconnecting", g)
+	}
+	// a's outage purge reaches b once Redis is back; nothing returns to a
+	// generation used before.
+	var after uint64
+	eventually(t, promise, "the outage purge to reach b", func() bool {
+		after = b.gens.Get(ctx, user)
+		return after != before && after == a.gens.Get(ctx, user)
+	})
+	if after <= before {
+		t.Fatalf("generation after the restart %d, not above %d", after, before)
+	}
+	// Fan-out works again, both ways.
+	for _, from := range []*replica{a, b} {
+		to := a
+		if from == a {
+			to = b
+		}
+		bumped := from.gens.Bump(ctx, user)
+		eventually(t, promise, "fan-out after reconnect", func() bool { return to.gens.Get(ctx, user) == bumped })
+	}
+	a.store.Set(ctx, user, "o:z", &Entry{Body: []byte("z")}, time.Minute)
+	if _, ok := b.store.Get(ctx, user, "o:z"); !ok {
+		t.Fatal("entries are not shared after reconnecting")
+	}
+}
+
+// TestFanoutDelay measures how long a purge on one replica takes to be in
+// force on another, over many purges, and holds each to the promise.
+func TestFanoutDelay(t *testing.T) {
+	srv := startRedis(t)
+	measureFanout(t, openReplica(t, srv.url(), false), openReplica(t, srv.url(), false), 200)
+}
+
+func measureFanout(t *testing.T, a, b *replica, purges int) {
+	t.Helper()
+	ctx := context.Background()
+	delays := make([]time.Duration, 0, purges)
+	for i := range purges {
+		user := fmt.Sprintf("up\x00fan-%d", i%10)
+		b.gens.Get(ctx, user) // b holds a lease, as a busy replica would
+		start := time.Now()
+		bumped := a.gens.Bump(ctx, user)
+		eventually(t, promise, "a purge to reach the other replica", func() bool { return b.gens.Get(ctx, user) == bumped })
+		delays = append(delays, time.Since(start))
+	}
+	slices.Sort(delays)
+	t.Logf("fan-out delay over %d purges: median %v, p99 %v, worst %v",
+		len(delays), delays[len(delays)/2], delays[len(delays)*99/100], delays[len(delays)-1])
+}
+
+func TestClusterSharesEntriesAndPurges(t *testing.T) {
+	url := startCluster(t)
+	a, b := openReplica(t, url, true), openReplica(t, url, true)
+	checkSharing(t, a, b)
+	// The users above spread over every master, each user's keys in one slot.
+	raw := rawClient(t, url, true).(*redis.ClusterClient)
+	var populated atomic.Int64
+	err := raw.ForEachMaster(context.Background(), func(ctx context.Context, n *redis.Client) error {
+		size, err := n.DBSize(ctx).Result()
+		if size > 0 {
+			populated.Add(1)
+		}
+		return err
+	})
+	if err != nil || populated.Load() != 3 {
+		t.Fatalf("%d of 3 masters hold keys (%v)", populated.Load(), err)
+	}
+	measureFanout(t, a, b, 100)
+}
