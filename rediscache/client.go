@@ -161,12 +161,19 @@ func (c *Client) ctx(parent context.Context) (context.Context, context.CancelFun
 }
 
 // failed classifies the error of a command: nil and redis.Nil (no such
-// key) are answers; anything else (timeouts, refused or broken
-// connections, cluster errors) means Redis cannot be relied on now, and
-// the client turns to memory-only service until a probe succeeds.
+// key) are answers. An error reply (out of memory under noeviction, a
+// script refused) fails the command but says Redis is there. Anything
+// else (timeouts, refused or broken connections) means Redis cannot be
+// relied on now, and the client turns to memory-only service until a
+// probe succeeds.
 func (c *Client) failed(err error) bool {
 	if err == nil || errors.Is(err, redis.Nil) {
 		return false
+	}
+	var reply redis.Error
+	if errors.As(err, &reply) {
+		c.log.Debug("redis refused a command", "err", err)
+		return true
 	}
 	c.markDown(err)
 	return true

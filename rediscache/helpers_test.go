@@ -40,10 +40,7 @@ func (r *redisServer) kill() { r.proc.Kill() }
 // restart starts an empty redis-server on the same address.
 func (r *redisServer) restart() {
 	r.t.Helper()
-	_, port, _ := net.SplitHostPort(r.addr)
-	r.proc = testproc.Start(r.t, exec.Command(testproc.Need(r.t, "redis-server"), "--port", port,
-		"--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", r.t.TempDir()))
-	r.proc.WaitTCP(r.addr)
+	r.proc = testproc.RedisOn(r.t, r.addr)
 }
 
 // startCluster starts a three-master Redis Cluster on loopback and returns
@@ -93,16 +90,12 @@ func openReplica(t *testing.T, url string, cluster bool, mutate ...func(*Config)
 	for _, m := range mutate {
 		m(&cfg)
 	}
-	c, err := Open(cfg)
+	s, err := Connect(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &replica{client: c, store: NewStore(c), gens: NewGenerations(c), metrics: cfg.Metrics}
-	c.Start()
-	t.Cleanup(func() {
-		r.gens.Close()
-		c.Close()
-	})
+	t.Cleanup(s.Close)
+	r := &replica{client: s.Client, store: s.Store, gens: s.Generations, metrics: cfg.Metrics}
 	waitUp(t, r)
 	return r
 }

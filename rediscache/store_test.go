@@ -3,9 +3,12 @@ package rediscache
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/avatarproxy/avatarproxy/internal/testproc"
 )
 
 func TestStoreSharesEntriesWithTTL(t *testing.T) {
@@ -95,5 +98,27 @@ func TestStoreDefaultCapIsOneMiB(t *testing.T) {
 	}
 	if _, ok := r.store.Get(ctx, "u", "over"); ok {
 		t.Fatal("a value over 1 MiB was stored")
+	}
+}
+
+// A Redis that refuses writes (out of memory under noeviction) is still
+// there: entries it holds are served and the replica stays connected.
+func TestStoreRefusedWritesKeepTheConnection(t *testing.T) {
+	_, addr := testproc.Redis(t, "--maxmemory", "3mb", "--maxmemory-policy", "noeviction")
+	r := openReplica(t, "redis://"+addr, false)
+	ctx := context.Background()
+	r.store.Set(ctx, "u", "first", &Entry{Body: []byte("kept")}, time.Minute)
+	for i := range 8 {
+		r.store.Set(ctx, "u", fmt.Sprintf("big-%d", i), &Entry{Body: make([]byte, 900<<10)}, time.Minute)
+	}
+	n, err := rawClient(t, "redis://"+addr, false).DBSize(ctx).Result()
+	if err != nil || n >= 9 {
+		t.Fatalf("DBSIZE %d, %v: Redis refused no write", n, err)
+	}
+	if !r.client.Up() {
+		t.Fatal("an error reply marked Redis as away")
+	}
+	if e, ok := r.store.Get(ctx, "u", "first"); !ok || string(e.Body) != "kept" {
+		t.Fatal("an entry Redis holds is not served after refused writes")
 	}
 }

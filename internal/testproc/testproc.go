@@ -183,12 +183,19 @@ func Proxy(t testing.TB, dir, addr, config string, env ...string) *Process {
 // and returns it with its address.
 func Redis(t testing.TB, extraArgs ...string) (*Process, string) {
 	t.Helper()
-	bin := Need(t, "redis-server")
 	addr := FreeAddr(t)
+	return RedisOn(t, addr, extraArgs...), addr
+}
+
+// RedisOn starts an empty redis-server without persistence on addr, for a
+// test that stops Redis and starts it again where its clients expect it.
+func RedisOn(t testing.TB, addr string, extraArgs ...string) *Process {
+	t.Helper()
+	bin := Need(t, "redis-server")
 	_, port, _ := net.SplitHostPort(addr)
 	args := append([]string{"--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
 		"--dir", t.TempDir()}, extraArgs...)
 	p := Start(t, exec.Command(bin, args...))
 	p.WaitTCP(addr)
-	return p, addr
+	return p
 }
