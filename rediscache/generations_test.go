@@ -228,3 +228,37 @@ func TestClusterSharesEntriesAndPurges(t *testing.T) {
 	}
 	measureFanout(t, a, b, 100)
 }
+
+// A Redis that stops answering in time is treated as gone: the replica
+// turns to memory at once rather than waiting on it, keeps its purges, and
+// returns to Redis by itself.
+func TestSlowRedisTurnsToMemoryAndBack(t *testing.T) {
+	srv := startRedis(t)
+	r := openReplica(t, srv.url(), false)
+	ctx := context.Background()
+	user := "up\x00slow"
+	r.store.Set(ctx, user, "o:1", &Entry{Body: []byte("x")}, time.Minute)
+	known := r.gens.Get(ctx, user)
+	raw := rawClient(t, srv.url(), false)
+	if err := raw.Do(ctx, "CLIENT", "PAUSE", "1500", "ALL").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := r.store.Get(ctx, user, "o:1"); ok {
+		t.Fatal("a lookup answered from a Redis that cannot answer")
+	}
+	if r.client.Up() || gauge(r.metrics, "avatarproxy_redis_connected") != 0 {
+		t.Fatal("a command past its timeout left the replica counting on Redis")
+	}
+	if got := r.gens.Get(ctx, user); got != known {
+		t.Fatalf("generation while Redis is slow: %d, want the last read %d", got, known)
+	}
+	purged := r.gens.Bump(ctx, user)
+	if purged == known || r.gens.Get(ctx, user) != purged {
+		t.Fatal("a purge while Redis is slow is not in force on its replica")
+	}
+	eventually(t, testproc.MustNotHang, "the replica to return to Redis", r.client.Up)
+	eventually(t, testproc.MustNotHang, "the purge to be written to Redis", func() bool {
+		s, err := raw.Get(ctx, tagOf(user).generationKey()).Uint64()
+		return err == nil && s > known
+	})
+}
