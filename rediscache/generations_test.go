@@ -234,7 +234,7 @@ func TestClusterSharesEntriesAndPurges(t *testing.T) {
 // returns to Redis by itself.
 func TestSlowRedisTurnsToMemoryAndBack(t *testing.T) {
 	srv := startRedis(t)
-	r := openReplica(t, srv.url(), false)
+	r := openReplica(t, srv.url(), false, func(c *Config) { c.Timeout = 100 * time.Millisecond })
 	ctx := context.Background()
 	user := "up\x00slow"
 	r.store.Set(ctx, user, "o:1", &Entry{Body: []byte("x")}, time.Minute)

@@ -86,7 +86,9 @@ type replica struct {
 
 func openReplica(t *testing.T, url string, cluster bool, mutate ...func(*Config)) *replica {
 	t.Helper()
-	cfg := Config{URL: url, Cluster: cluster, Keep: keep, Metrics: metrics.New()}
+	// Generous for a loaded test machine: only the test of a slow Redis
+	// is about timeouts, and it sets its own.
+	cfg := Config{URL: url, Cluster: cluster, Keep: keep, Metrics: metrics.New(), Timeout: time.Second}
 	for _, m := range mutate {
 		m(&cfg)
 	}
