@@ -93,13 +93,7 @@ func Open(cfg Config) (*Client, error) {
 		rdb: rdb, cfg: cfg, log: cfg.Logger, metrics: cfg.Metrics,
 		wake: make(chan struct{}, 1), stop: make(chan struct{}),
 	}
-	c.metrics.GaugeFunc("avatarproxy_redis_connected", "1 while the shared Redis tier is reachable, else 0.", nil,
-		func() float64 {
-			if c.up.Load() {
-				return 1
-			}
-			return 0
-		})
+	c.metrics.RedisConnected.Set(0)
 	return c, nil
 }
 
@@ -185,6 +179,7 @@ func (c *Client) markDown(err error) {
 	if !c.up.CompareAndSwap(true, false) {
 		return
 	}
+	c.metrics.RedisConnected.Set(0)
 	c.log.Warn("redis disconnected; serving from memory only", "err", err)
 	for _, fn := range c.onDown {
 		fn()
@@ -229,6 +224,7 @@ func (c *Client) probe() {
 			fn()
 		}
 		c.up.Store(true)
+		c.metrics.RedisConnected.Set(1)
 		c.upMu.Unlock()
 		c.log.Info("redis connected")
 	}
