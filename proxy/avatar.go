@@ -30,6 +30,9 @@ func (a *avatars) get(ctx context.Context, req *avatarRequest) (*answer, error) 
 
 	cached, ok := a.variants.Get(key)
 	a.count(metrics.TierVariant, ok)
+	if !ok {
+		cached, ok = a.sharedVariant(ctx, req, gen, key)
+	}
 	if ok && cached.state != variantStale && a.now().Before(cached.expires) {
 		return &answer{v: cached, cache: "HIT"}, nil
 	}
@@ -113,6 +116,7 @@ func (a *avatars) renderFrom(ctx context.Context, req *avatarRequest, gen uint64
 	}
 	v.expires = orig.expires
 	a.variants.Set(key, v, a.ttl+keepStale)
+	a.shareVariant(ctx, req, gen, v)
 	// Requests that missed while this ran must find it, not render again.
 	a.variants.Wait()
 	return v, nil
@@ -156,6 +160,9 @@ func (a *avatars) original(ctx context.Context, req *avatarRequest, gen uint64) 
 	key := originalKey(req, gen)
 	cached, ok := a.originals.Get(key)
 	a.count(metrics.TierOriginal, ok)
+	if !ok {
+		cached, ok = a.sharedOriginal(ctx, req, gen, key)
+	}
 	if ok && a.now().Before(cached.expires) {
 		if cached.state == originalFailed {
 			return nil, cached.err
@@ -170,7 +177,7 @@ func (a *avatars) original(ctx context.Context, req *avatarRequest, gen uint64) 
 			}
 			return again, nil
 		}
-		return a.fetch(ctx, req, key, cached, "")
+		return a.fetch(ctx, req, gen, key, cached, "")
 	})
 	return o, err
 }
@@ -178,7 +185,7 @@ func (a *avatars) original(ctx context.Context, req *avatarRequest, gen uint64) 
 // fetch asks the upstream for the original, conditionally when cached has
 // validators, and caches the outcome. A non-empty token is the version
 // token that asked: an answer confirms it for the original.
-func (a *avatars) fetch(ctx context.Context, req *avatarRequest, key string, cached *original, token string) (*original, error) {
+func (a *avatars) fetch(ctx context.Context, req *avatarRequest, gen uint64, key string, cached *original, token string) (*original, error) {
 	var cond upstream.Validators
 	if cached.good() {
 		cond = cached.validators
@@ -242,6 +249,7 @@ func (a *avatars) fetch(ctx context.Context, req *avatarRequest, key string, cac
 	a.originals.Set(key, o, a.ttl+keepStale)
 	// Requests that missed while this ran must find it, not fetch again.
 	a.originals.Wait()
+	a.shareOriginal(ctx, req, gen, o)
 	return o, nil
 }
 
@@ -263,6 +271,7 @@ func (a *avatars) revalidate(req *avatarRequest, gen uint64, key string, stale *
 				renewed.state = variantStale
 			}
 			a.variants.Set(key, &renewed, a.ttl+keepStale)
+			a.shareVariant(ctx, req, gen, &renewed)
 			return &renewed, nil
 		}
 		return a.render(ctx, req, gen, key)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/avatarproxy/avatarproxy/cache"
 	"github.com/avatarproxy/avatarproxy/metrics"
+	"github.com/avatarproxy/avatarproxy/rediscache"
 	"github.com/avatarproxy/avatarproxy/resize"
 	"github.com/avatarproxy/avatarproxy/upstream"
 )
@@ -125,10 +126,13 @@ type answer struct {
 
 // avatars is the pipeline behind the avatar face: cache, fetch, resize.
 type avatars struct {
-	log       *slog.Logger
-	metrics   *metrics.Metrics
-	resizer   *resize.Resizer
-	gens      cache.Generations
+	log     *slog.Logger
+	metrics *metrics.Metrics
+	resizer *resize.Resizer
+	gens    cache.Generations
+	// shared is the Redis tier behind variants and originals, and its
+	// generations; nil without cache.redis_url.
+	shared    *rediscache.Shared
 	variants  *cache.Tier[variant]
 	originals *cache.Tier[original]
 	names     *displayNames
@@ -214,8 +218,24 @@ func (s *Server) newAvatars(opt Options) (*avatars, error) {
 		func() float64 { running, _ := rz.Stats(); return float64(running) })
 	m.GaugeFunc("avatarproxy_resize_queued", "Resizes waiting for a worker; beyond resize.queue requests get 503.", nil,
 		func() float64 { _, queued := rz.Stats(); return float64(queued) })
+	var shared *rediscache.Shared
+	if c.RedisURL != "" {
+		shared, err = rediscache.Connect(rediscache.Config{
+			URL: c.RedisURL, Cluster: c.RedisCluster, Timeout: c.RedisTimeout.D(),
+			MaxValueBytes: int(c.RedisMaxValueBytes), Keep: c.TTL.D() + keepStale,
+			Logger: s.log, Metrics: m,
+		})
+		if err != nil {
+			return nil, err
+		}
+		s.tiers = append(s.tiers, shared)
+	}
 	gens := opt.Generations
-	if gens == nil {
+	switch {
+	case gens != nil:
+	case shared != nil:
+		gens = shared.Generations
+	default:
 		gens = cache.NewLocalGenerations(c.TTL.D()+keepStale, genBytes)
 	}
 	return &avatars{
@@ -223,6 +243,7 @@ func (s *Server) newAvatars(opt Options) (*avatars, error) {
 		metrics:   m,
 		resizer:   rz,
 		gens:      gens,
+		shared:    shared,
 		variants:  variants,
 		originals: originals,
 		names:     names,

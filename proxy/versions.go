@@ -22,9 +22,12 @@ func (a *avatars) getVersion(ctx context.Context, req *avatarRequest, gen uint64
 	okey := originalKey(req, gen)
 	orig, _ := a.originals.Get(okey)
 	a.count(metrics.TierOriginal, orig != nil)
+	if orig == nil {
+		orig, _ = a.sharedOriginal(ctx, req, gen, okey)
+	}
 	if !orig.confirms(req.version) && !a.checkedRecently(orig) {
 		var err error
-		orig, err = a.checkVersion(ctx, req, okey)
+		orig, err = a.checkVersion(ctx, req, gen, okey)
 		if err != nil {
 			return nil, err
 		}
@@ -40,6 +43,9 @@ func (a *avatars) getVersion(ctx context.Context, req *avatarRequest, gen uint64
 		return versionAnswer(v, "HIT", confirmed), nil
 	}
 	a.count(metrics.TierVariant, false)
+	if v, ok := a.sharedVariant(ctx, req, gen, key); ok && v.renderedFrom(orig) {
+		return versionAnswer(v, "HIT", confirmed), nil
+	}
 	v, _, err := a.renders.Do(ctx, key, func(ctx context.Context) (*variant, error) {
 		if v, ok := a.variants.Get(key); ok && v.renderedFrom(orig) {
 			return v, nil // rendered by a flight that ended since the lookup
@@ -62,14 +68,21 @@ func versionAnswer(v *variant, cache string, confirmed bool) *answer {
 // checkVersion asks the upstream for the original on behalf of a token not
 // confirmed for it. Concurrent checks and fetches of one original collapse
 // into one; a check that finds the token confirmed, or the user checked
-// within the interval, by a flight that ended meanwhile asks nothing.
-func (a *avatars) checkVersion(ctx context.Context, req *avatarRequest, okey string) (*original, error) {
+// within the interval, by a flight that ended meanwhile, or by another
+// replica through the shared tier, asks nothing.
+func (a *avatars) checkVersion(ctx context.Context, req *avatarRequest, gen uint64, okey string) (*original, error) {
 	o, _, err := a.fetches.Do(ctx, okey, func(ctx context.Context) (*original, error) {
 		cached, _ := a.originals.Get(okey)
 		if cached.confirms(req.version) || a.checkedRecently(cached) {
 			return cached, nil
 		}
-		return a.fetch(ctx, req, okey, cached, req.version)
+		if shared, ok := a.sharedOriginal(ctx, req, gen, okey); ok {
+			if shared.confirms(req.version) || a.checkedRecently(shared) {
+				return shared, nil
+			}
+			cached = shared
+		}
+		return a.fetch(ctx, req, gen, okey, cached, req.version)
 	})
 	return o, err
 }

@@ -1,8 +1,9 @@
 // Package rediscache is avatarproxy's shared tier: one Redis (a single node
 // or a Redis Cluster) behind the in-memory tiers of every replica. It holds
-// originals and rendered variants with TTLs, so that one upstream fetch
-// serves every replica, and it holds the per-user generations and version
-// tokens, so that a purge taken by any replica is in force on all of them.
+// originals (with the version tokens confirmed for them) and rendered
+// variants with TTLs, so that one upstream fetch serves every replica, and
+// it holds the per-user generations, so that a purge taken by any replica
+// is in force on all of them.
 //
 // # Client
 //
@@ -50,6 +51,6 @@
 //
 // Every key is avatarproxy:{tag}:..., where tag is 128 bits of SHA-256 of
 // the user (upstream and id), base64url: the length is bounded whatever the
-// id, and all of a user's keys share one Redis Cluster slot, which the
-// scripts touching generation and version tokens together need.
+// id, and all of a user's keys share one Redis Cluster slot while users
+// spread over the cluster.
 package rediscache

@@ -21,6 +21,10 @@ type Entry struct {
 	StaleReason string
 	Expires     time.Time
 	State       State
+	// Tokens are the version tokens confirmed for an original, and
+	// Checked when a version token last asked the upstream about it.
+	Tokens  []string
+	Checked time.Time
 }
 
 // State flags what an entry stands for besides its bytes.
@@ -44,25 +48,45 @@ const encodingVersion = 1
 var errBadEntry = errors.New("rediscache: malformed entry")
 
 // MarshalBinary encodes e compactly: a version byte, the state, the expiry
-// as a varint of Unix nanoseconds, length-prefixed strings, then the body.
+// and the check time as varints of Unix nanoseconds, length-prefixed
+// strings, the count of tokens and each length-prefixed, then the body.
 func (e *Entry) MarshalBinary() ([]byte, error) {
 	strs := [...]string{e.ContentType, e.ETag, e.Source, e.UpstreamETag, e.LastModified, e.StaleReason}
-	n := 2 + binary.MaxVarintLen64 + len(strs)*binary.MaxVarintLen32 + len(e.Body)
+	n := 2 + 3*binary.MaxVarintLen64 + (len(strs)+len(e.Tokens))*binary.MaxVarintLen32 + len(e.Body)
 	for _, s := range strs {
+		n += len(s)
+	}
+	for _, s := range e.Tokens {
 		n += len(s)
 	}
 	b := make([]byte, 0, n)
 	b = append(b, encodingVersion, byte(e.State))
-	var expires int64
-	if !e.Expires.IsZero() {
-		expires = e.Expires.UnixNano()
-	}
-	b = binary.AppendVarint(b, expires)
+	b = binary.AppendVarint(b, unixNano(e.Expires))
+	b = binary.AppendVarint(b, unixNano(e.Checked))
 	for _, s := range strs {
 		b = binary.AppendUvarint(b, uint64(len(s)))
 		b = append(b, s...)
 	}
+	b = binary.AppendUvarint(b, uint64(len(e.Tokens)))
+	for _, s := range e.Tokens {
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		b = append(b, s...)
+	}
 	return append(b, e.Body...), nil
+}
+
+func unixNano(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func fromUnixNano(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n)
 }
 
 // UnmarshalBinary decodes what MarshalBinary encoded. Any other input is
@@ -73,24 +97,46 @@ func (e *Entry) UnmarshalBinary(b []byte) error {
 	}
 	*e = Entry{State: State(b[1])}
 	b = b[2:]
-	expires, n := binary.Varint(b)
-	if n <= 0 {
+	for _, t := range [...]*time.Time{&e.Expires, &e.Checked} {
+		v, n := binary.Varint(b)
+		if n <= 0 {
+			return errBadEntry
+		}
+		*t = fromUnixNano(v)
+		b = b[n:]
+	}
+	for _, s := range [...]*string{&e.ContentType, &e.ETag, &e.Source, &e.UpstreamETag, &e.LastModified, &e.StaleReason} {
+		if b = readString(b, s); b == nil {
+			return errBadEntry
+		}
+	}
+	count, n := binary.Uvarint(b)
+	// Each token takes a byte at least: a count beyond that is corrupt.
+	if n <= 0 || count > uint64(len(b)-n) {
 		return errBadEntry
 	}
 	b = b[n:]
-	if expires != 0 {
-		e.Expires = time.Unix(0, expires)
+	if count > 0 {
+		e.Tokens = make([]string, count)
 	}
-	for _, s := range [...]*string{&e.ContentType, &e.ETag, &e.Source, &e.UpstreamETag, &e.LastModified, &e.StaleReason} {
-		l, n := binary.Uvarint(b)
-		if n <= 0 || l > uint64(len(b)-n) {
+	for i := range e.Tokens {
+		if b = readString(b, &e.Tokens[i]); b == nil {
 			return errBadEntry
 		}
-		*s = string(b[n : n+int(l)])
-		b = b[n+int(l):]
 	}
 	if len(b) > 0 {
 		e.Body = b
 	}
 	return nil
+}
+
+// readString reads a length-prefixed string into s and returns the rest of
+// b, or nil when b is malformed.
+func readString(b []byte, s *string) []byte {
+	l, n := binary.Uvarint(b)
+	if n <= 0 || l > uint64(len(b)-n) {
+		return nil
+	}
+	*s = string(b[n : n+int(l)])
+	return b[n+int(l):]
 }

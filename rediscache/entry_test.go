@@ -2,6 +2,7 @@ package rediscache
 
 import (
 	"bytes"
+	"slices"
 	"testing"
 	"time"
 )
@@ -17,6 +18,8 @@ func sampleEntry() *Entry {
 		StaleReason:  "status-502",
 		Expires:      time.Unix(1800000000, 123456789),
 		State:        Negative | Stale,
+		Tokens:       []string{"v3", "v2"},
+		Checked:      time.Unix(1800000001, 0),
 	}
 }
 
@@ -32,7 +35,8 @@ func TestEntryRoundTrip(t *testing.T) {
 		}
 		if !bytes.Equal(got.Body, e.Body) || got.ContentType != e.ContentType || got.ETag != e.ETag ||
 			got.Source != e.Source || got.UpstreamETag != e.UpstreamETag || got.LastModified != e.LastModified ||
-			got.StaleReason != e.StaleReason || !got.Expires.Equal(e.Expires) || got.State != e.State {
+			got.StaleReason != e.StaleReason || !got.Expires.Equal(e.Expires) || got.State != e.State ||
+			!slices.Equal(got.Tokens, e.Tokens) || !got.Checked.Equal(e.Checked) {
 			t.Fatalf("round trip:\n got %+v\nwant %+v", got, *e)
 		}
 	}
@@ -42,9 +46,10 @@ func TestEntryEncodingIsCompact(t *testing.T) {
 	e := sampleEntry()
 	b, _ := e.MarshalBinary()
 	fields := len(e.Body) + len(e.ContentType) + len(e.ETag) + len(e.Source) + len(e.UpstreamETag) +
-		len(e.LastModified) + len(e.StaleReason)
-	// Version, state, an 8-byte varint of the expiry, one length byte per string.
-	if overhead := len(b) - fields; overhead > 2+9+6 {
+		len(e.LastModified) + len(e.StaleReason) + len(e.Tokens[0]) + len(e.Tokens[1])
+	// Version, state, two 9-byte varints of times, one length byte per
+	// string and token, and the token count.
+	if overhead := len(b) - fields; overhead > 2+2*9+6+2+1 {
 		t.Fatalf("encoding adds %d bytes to %d bytes of fields", overhead, fields)
 	}
 }
@@ -56,7 +61,7 @@ func TestEntryRejectsMalformed(t *testing.T) {
 	for n := range len(good) {
 		var e Entry
 		err := e.UnmarshalBinary(good[:n])
-		if n < 2+9 && err == nil {
+		if n < 2+2*9 && err == nil {
 			t.Fatalf("%d-byte prefix decoded", n)
 		}
 	}

@@ -58,7 +58,6 @@ type lease struct {
 // The generation record of a user: a decimal string. Reading creates a
 // missing record at the current time, and a bump moves it to the current
 // time or one above its value, whichever is higher, so values only grow.
-// The version list shares the user's hash tag: both keys sit in one slot.
 var (
 	readGeneration = redis.NewScript(`
 local g = redis.call('GET', KEYS[1])
@@ -74,32 +73,6 @@ local n = math.max(tonumber(redis.call('GET', KEYS[1]) or '0') + 1, now)
 local g = string.format('%d', n)
 redis.call('SET', KEYS[1], g, 'PX', ARGV[1])
 return g`)
-	// observeVersion records a version token (ARGV[2]) among the user's
-	// last ARGV[3]; when it is new, the generation is bumped in the same
-	// step, so no replica can see the token without the new generation.
-	// It returns {new (0/1), generation}.
-	observeVersion = redis.NewScript(`
-local seen = redis.call('LRANGE', KEYS[2], 0, -1)
-for _, v in ipairs(seen) do
-  if v == ARGV[2] then
-    local g = redis.call('GET', KEYS[1])
-    if not g then
-      local t = redis.call('TIME')
-      g = t[1] .. string.format('%06d', tonumber(t[2]))
-      redis.call('SET', KEYS[1], g, 'PX', ARGV[1])
-    end
-    return {0, g}
-  end
-end
-redis.call('LPUSH', KEYS[2], ARGV[2])
-redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[3]) - 1)
-redis.call('PEXPIRE', KEYS[2], ARGV[1])
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local n = math.max(tonumber(redis.call('GET', KEYS[1]) or '0') + 1, now)
-local g = string.format('%d', n)
-redis.call('SET', KEYS[1], g, 'PX', ARGV[1])
-return {1, g}`)
 )
 
 // NewGenerations returns the shared generations of c and starts listening
@@ -124,7 +97,7 @@ func NewGenerations(c *Client) *Generations {
 // else Redis's record. While Redis is away it answers from what this
 // replica knows, unverified: its own purges, its last reads, and for
 // anyone else this outage's generation.
-func (g *Generations) Get(ctx context.Context, user string) uint64 {
+func (g *Generations) Get(user string) uint64 {
 	tag := tagOf(user)
 	now := time.Now()
 	g.mu.Lock()
@@ -139,7 +112,7 @@ func (g *Generations) Get(ctx context.Context, user string) uint64 {
 		return l.gen
 	}
 	if g.c.Up() {
-		v, err, _ := g.sf.Do(string(tag), func() (any, error) { return g.read(ctx, tag) })
+		v, err, _ := g.sf.Do(string(tag), func() (any, error) { return g.read(context.Background(), tag) })
 		if err == nil {
 			return v.(uint64)
 		}
@@ -169,10 +142,10 @@ func (g *Generations) read(ctx context.Context, tag userTag) (uint64, error) {
 // Bump moves the user to a new generation, in Redis and so on every
 // replica, and returns it. While Redis is away the purge is in force here
 // at once and is written to Redis when it answers again.
-func (g *Generations) Bump(ctx context.Context, user string) uint64 {
+func (g *Generations) Bump(user string) uint64 {
 	tag := tagOf(user)
 	if g.c.Up() {
-		ctx, cancel := g.c.ctx(ctx)
+		ctx, cancel := g.c.ctx(context.Background())
 		defer cancel()
 		if gen, err := g.bump(ctx, g.c.rdb, tag); err == nil {
 			return gen
@@ -223,36 +196,6 @@ func (g *Generations) bumpHere(tag userTag) uint64 {
 	gen := g.next(prev)
 	g.pending[tag] = gen
 	return gen
-}
-
-// SeeVersion records a version token of the user and reports whether it
-// is new to every replica, in which case the user has been moved to a new
-// generation as by Bump. While Redis is away it reports false: versions
-// are then the caller's to track.
-func (g *Generations) SeeVersion(ctx context.Context, user, token string, kept int) (isNew bool, ok bool) {
-	if !g.c.Up() {
-		return false, false
-	}
-	tag := tagOf(user)
-	taken := time.Now()
-	ctx, cancel := g.c.ctx(ctx)
-	defer cancel()
-	res, err := observeVersion.Run(ctx, g.c.rdb, []string{tag.generationKey(), tag.versionsKey()},
-		g.c.cfg.Keep.Milliseconds(), token, kept).Slice()
-	if g.c.failed(err) || len(res) != 2 {
-		return false, false
-	}
-	s, _ := res[1].(string)
-	gen, err := strconv.ParseUint(s, 10, 64)
-	if err != nil {
-		return false, false
-	}
-	isNew = res[0] == int64(1)
-	if isNew {
-		g.announce(ctx, tag)
-	}
-	g.remember(tag, gen, taken)
-	return isNew, true
 }
 
 // remember records a lease, keeping the higher generation: generations

@@ -27,15 +27,15 @@ func checkSharing(t *testing.T, a, b *replica) {
 	ctx := context.Background()
 	for i := range 20 {
 		user := fmt.Sprintf("up\x00user-%d", i)
-		if ga, gb := a.gens.Get(ctx, user), b.gens.Get(ctx, user); ga != gb || ga == 0 {
+		if ga, gb := a.gens.Get(user), b.gens.Get(user); ga != gb || ga == 0 {
 			t.Fatalf("%q: replicas read generations %d and %d", user, ga, gb)
 		}
-		before := b.gens.Get(ctx, user)
-		bumped := a.gens.Bump(ctx, user)
+		before := b.gens.Get(user)
+		bumped := a.gens.Bump(user)
 		if bumped <= before {
 			t.Fatalf("%q: bump gave %d after %d", user, bumped, before)
 		}
-		eventually(t, promise, "replica b to see replica a's purge", func() bool { return b.gens.Get(ctx, user) == bumped })
+		eventually(t, promise, "replica b to see replica a's purge", func() bool { return b.gens.Get(user) == bumped })
 		// Entries written under the new generation are shared as well.
 		name := fmt.Sprintf("o:%d", bumped)
 		a.store.Set(ctx, user, name, &Entry{Body: []byte(user)}, time.Minute)
@@ -57,7 +57,7 @@ func TestGenerationsConvergeWithoutTheirSubscription(t *testing.T) {
 	a := openReplica(t, srv.url(), false)
 	b := openReplica(t, "redis://b:b-secret@"+srv.addr, false)
 	user := "up\x00sub"
-	b.gens.Get(ctx, user) // b holds a lease
+	b.gens.Get(user) // b holds a lease
 	if err := raw.Do(ctx, "ACL", "SETUSER", "b", "resetchannels").Err(); err != nil {
 		t.Fatal(err)
 	}
@@ -66,45 +66,13 @@ func TestGenerationsConvergeWithoutTheirSubscription(t *testing.T) {
 	}
 	for i := range 5 {
 		// The fan-out message is lost to b: it converges by its lease.
-		bumped := a.gens.Bump(ctx, user)
+		bumped := a.gens.Bump(user)
 		eventually(t, promise, fmt.Sprintf("purge %d to reach a replica without its subscription", i), func() bool {
-			return b.gens.Get(ctx, user) == bumped
+			return b.gens.Get(user) == bumped
 		})
 	}
 	if !b.client.Up() {
 		t.Fatal("a lost subscription took the replica off Redis")
-	}
-}
-
-func TestVersionTokensAreSharedAndBumpAtomically(t *testing.T) {
-	srv := startRedis(t)
-	a, b := openReplica(t, srv.url(), false), openReplica(t, srv.url(), false)
-	ctx := context.Background()
-	user := "ac\x0042"
-	before := b.gens.Get(ctx, user) // b holds a lease on the old generation
-	isNew, ok := a.gens.SeeVersion(ctx, user, "t1", 4)
-	if !ok || !isNew {
-		t.Fatalf("first sight of t1 on a: new=%v ok=%v", isNew, ok)
-	}
-	isNew, ok = b.gens.SeeVersion(ctx, user, "t1", 4)
-	if !ok || isNew {
-		t.Fatalf("t1 on b after a saw it: new=%v ok=%v; want known", isNew, ok)
-	}
-	// b learnt the generation with the token: at once, not at lease end.
-	if got := b.gens.Get(ctx, user); got == before || got != a.gens.Get(ctx, user) {
-		t.Fatalf("b's generation after seeing t1: %d (before %d, a has %d)", got, before, a.gens.Get(ctx, user))
-	}
-	for _, tok := range []string{"t2", "t3", "t4", "t5"} {
-		if isNew, _ := b.gens.SeeVersion(ctx, user, tok, 4); !isNew {
-			t.Fatalf("%s not new", tok)
-		}
-	}
-	// Only the last four are kept: t1 is new again, t2 is not.
-	if isNew, _ := a.gens.SeeVersion(ctx, user, "t1", 4); !isNew {
-		t.Fatal("t1 still known after four newer tokens")
-	}
-	if isNew, _ := a.gens.SeeVersion(ctx, user, "t5", 4); isNew {
-		t.Fatal("t5 forgotten")
 	}
 }
 
@@ -116,18 +84,18 @@ func TestFanoutAcrossRedisRestart(t *testing.T) {
 	// Every generation handed out before Redis loses its data.
 	used := map[uint64]bool{}
 	for _, u := range []string{user, other} {
-		used[a.gens.Get(ctx, u)] = true
-		used[a.gens.Bump(ctx, u)] = true
-		used[a.gens.Bump(ctx, u)] = true
+		used[a.gens.Get(u)] = true
+		used[a.gens.Bump(u)] = true
+		used[a.gens.Bump(u)] = true
 	}
-	before := a.gens.Get(ctx, user)
+	before := a.gens.Get(user)
 	// A user nobody purges, so that no late fan-out message ends b's lease.
 	quiet := "up\x00erin"
-	lastRead := b.gens.Get(ctx, quiet)
+	lastRead := b.gens.Get(quiet)
 	a.store.Set(ctx, user, "o:x", &Entry{Body: []byte("x")}, time.Minute)
 
 	srv.kill()
-	a.gens.Get(ctx, other) // a notices on its next command, or its probe does
+	a.gens.Get(other) // a notices on its next command, or its probe does
 	eventually(t, testproc.MustNotHang, "both replicas to notice the outage", func() bool {
 		return !a.client.Up() && !b.client.Up()
 	})
@@ -140,13 +108,13 @@ func TestFanoutAcrossRedisRestart(t *testing.T) {
 		t.Fatal("a hit while Redis is away")
 	}
 	a.store.Set(ctx, user, "o:y", &Entry{Body: []byte("y")}, time.Minute)
-	if got := b.gens.Get(ctx, quiet); got != lastRead {
+	if got := b.gens.Get(quiet); got != lastRead {
 		t.Fatalf("b's generation during the outage %d, want its last read %d", got, lastRead)
 	}
 	// A purge during the outage is in force on its replica at once.
-	outagePurge := a.gens.Bump(ctx, user)
-	if outagePurge == before || a.gens.Get(ctx, user) != outagePurge {
-		t.Fatalf("purge during the outage: bump %d, Get %d, before %d", outagePurge, a.gens.Get(ctx, user), before)
+	outagePurge := a.gens.Bump(user)
+	if outagePurge == before || a.gens.Get(user) != outagePurge {
+		t.Fatalf("purge during the outage: bump %d, Get %d, before %d", outagePurge, a.gens.Get(user), before)
 	}
 
 	srv.restart() // empty: Redis lost everything
@@ -159,15 +127,15 @@ func TestFanoutAcrossRedisRestart(t *testing.T) {
 	// generation used before.
 	var after uint64
 	eventually(t, promise, "the outage purge to reach b", func() bool {
-		after = b.gens.Get(ctx, user)
-		return after != before && after == a.gens.Get(ctx, user)
+		after = b.gens.Get(user)
+		return after != before && after == a.gens.Get(user)
 	})
 	// Nothing returns to a generation used before Redis lost its data,
 	// where stale entries may still be cached.
 	if used[after] || after <= before {
 		t.Fatalf("generation after the restart %d was used before (last %d)", after, before)
 	}
-	if g := b.gens.Get(ctx, other); used[g] {
+	if g := b.gens.Get(other); used[g] {
 		t.Fatalf("an untouched user came back to generation %d, used before the restart", g)
 	}
 	// Fan-out works again, both ways.
@@ -176,8 +144,8 @@ func TestFanoutAcrossRedisRestart(t *testing.T) {
 		if from == a {
 			to = b
 		}
-		bumped := from.gens.Bump(ctx, user)
-		eventually(t, promise, "fan-out after reconnect", func() bool { return to.gens.Get(ctx, user) == bumped })
+		bumped := from.gens.Bump(user)
+		eventually(t, promise, "fan-out after reconnect", func() bool { return to.gens.Get(user) == bumped })
 	}
 	a.store.Set(ctx, user, "o:z", &Entry{Body: []byte("z")}, time.Minute)
 	if _, ok := b.store.Get(ctx, user, "o:z"); !ok {
@@ -194,14 +162,13 @@ func TestFanoutDelay(t *testing.T) {
 
 func measureFanout(t *testing.T, a, b *replica, purges int) {
 	t.Helper()
-	ctx := context.Background()
 	delays := make([]time.Duration, 0, purges)
 	for i := range purges {
 		user := fmt.Sprintf("up\x00fan-%d", i%10)
-		b.gens.Get(ctx, user) // b holds a lease, as a busy replica would
+		b.gens.Get(user) // b holds a lease, as a busy replica would
 		start := time.Now()
-		bumped := a.gens.Bump(ctx, user)
-		eventually(t, promise, "a purge to reach the other replica", func() bool { return b.gens.Get(ctx, user) == bumped })
+		bumped := a.gens.Bump(user)
+		eventually(t, promise, "a purge to reach the other replica", func() bool { return b.gens.Get(user) == bumped })
 		delays = append(delays, time.Since(start))
 	}
 	slices.Sort(delays)
@@ -238,7 +205,7 @@ func TestSlowRedisTurnsToMemoryAndBack(t *testing.T) {
 	ctx := context.Background()
 	user := "up\x00slow"
 	r.store.Set(ctx, user, "o:1", &Entry{Body: []byte("x")}, time.Minute)
-	known := r.gens.Get(ctx, user)
+	known := r.gens.Get(user)
 	raw := rawClient(t, srv.url(), false)
 	if err := raw.Do(ctx, "CLIENT", "PAUSE", "1500", "ALL").Err(); err != nil {
 		t.Fatal(err)
@@ -249,11 +216,11 @@ func TestSlowRedisTurnsToMemoryAndBack(t *testing.T) {
 	if r.client.Up() || gauge(r.metrics, "avatarproxy_redis_connected") != 0 {
 		t.Fatal("a command past its timeout left the replica counting on Redis")
 	}
-	if got := r.gens.Get(ctx, user); got != known {
+	if got := r.gens.Get(user); got != known {
 		t.Fatalf("generation while Redis is slow: %d, want the last read %d", got, known)
 	}
-	purged := r.gens.Bump(ctx, user)
-	if purged == known || r.gens.Get(ctx, user) != purged {
+	purged := r.gens.Bump(user)
+	if purged == known || r.gens.Get(user) != purged {
 		t.Fatal("a purge while Redis is slow is not in force on its replica")
 	}
 	eventually(t, testproc.MustNotHang, "the replica to return to Redis", r.client.Up)

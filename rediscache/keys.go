@@ -6,9 +6,8 @@ import (
 )
 
 // Every key starts with keyPrefix and carries the user's hash tag in
-// braces, so that all of a user's keys live in one Redis Cluster slot (the
-// generation scripts touch two of them at once) while users spread over
-// the cluster.
+// braces, so that all of a user's keys live in one Redis Cluster slot while
+// users spread over the cluster.
 const (
 	keyPrefix = "avatarproxy:{"
 	// fanoutChannel carries the tags of users whose generation moved.
@@ -30,8 +29,6 @@ func tagOf(user string) userTag {
 func (t userTag) key(kind string) string { return keyPrefix + string(t) + "}:" + kind }
 
 func (t userTag) generationKey() string { return t.key("gen") }
-
-func (t userTag) versionsKey() string { return t.key("versions") }
 
 func (t userTag) entryKey(name string) string {
 	if len(name) > maxNameLen {

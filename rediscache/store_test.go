@@ -57,7 +57,7 @@ func TestStoreKeysAreNamespacedAndBounded(t *testing.T) {
 		t.Fatalf("key %q (%d bytes): want the avatarproxy prefix and a bounded length", key[:min(len(key), 80)], len(key))
 	}
 	tag := string(tagOf(longUser))
-	for _, k := range []string{tagOf(longUser).generationKey(), tagOf(longUser).versionsKey(), key} {
+	for _, k := range []string{tagOf(longUser).generationKey(), key} {
 		if !strings.Contains(k, "{"+tag+"}") {
 			t.Fatalf("key %q lacks the user's hash tag", k)
 		}

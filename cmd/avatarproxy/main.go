@@ -25,6 +25,7 @@ import (
 	"github.com/avatarproxy/avatarproxy/config"
 	"github.com/avatarproxy/avatarproxy/metrics"
 	"github.com/avatarproxy/avatarproxy/proxy"
+	"github.com/avatarproxy/avatarproxy/rediscache"
 	"github.com/avatarproxy/avatarproxy/resize"
 	"github.com/avatarproxy/avatarproxy/upstream"
 )
@@ -53,11 +54,6 @@ func run(args, environ []string) int {
 	} else {
 		cfg, err = config.Load(*path, environ, upstream.Kinds())
 	}
-	if err == nil && cfg.Cache.RedisURL != "" {
-		// Accepting the key and ignoring it would leave replicas serving
-		// avatars that another replica has purged.
-		err = errors.New("cache.redis_url: the shared Redis tier is not available in this version; leave it empty")
-	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
@@ -74,6 +70,7 @@ func run(args, environ []string) int {
 		return 0
 	}
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	rediscache.RouteClientLogs(log)
 	if err := serve(cfg, log); err != nil {
 		log.Error("avatarproxy stopped", "err", err)
 		return 1

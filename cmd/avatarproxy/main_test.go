@@ -228,18 +228,31 @@ resize:
 	}
 }
 
-// A key the build cannot honour is refused, not silently ignored.
-func TestCheckConfigRefusesRedis(t *testing.T) {
-	cfg := writeConfig(t, fmt.Sprintf(`
-upstreams:
-  - {name: pics, kind: file, root: %q}
-cache:
-  redis_url: redis://127.0.0.1:6379/0
-`, t.TempDir()))
-	out, err := exec.Command(testproc.Binary(t), "-check-config", "-config", cfg).CombinedOutput()
-	var exit *exec.ExitError
-	if !errors.As(err, &exit) || exit.ExitCode() != 2 || !strings.Contains(string(out), "cache.redis_url") {
-		t.Fatalf("redis_url: %v\n%s", err, out)
+// The shared Redis tier's keys are accepted, and checked.
+func TestCheckConfigRedis(t *testing.T) {
+	root := t.TempDir()
+	for _, tc := range []struct {
+		cache string
+		code  int
+		want  string
+	}{
+		{"{redis_url: 'redis://127.0.0.1:6379/0'}", 0, "configuration ok"},
+		{"{redis_url: 'redis://10.0.0.1:6379?addr=10.0.0.2:6379', redis_cluster: true, redis_max_value_bytes: 4MiB, redis_timeout: 20ms}", 0, "configuration ok"},
+		{"{redis_cluster: true}", 2, "cache.redis_cluster: set without cache.redis_url"},
+		{"{redis_url: 'redis://127.0.0.1:6379', redis_timeout: 0s}", 2, "cache.redis_timeout"},
+	} {
+		cfg := writeConfig(t, fmt.Sprintf("upstreams:\n  - {name: pics, kind: file, root: %q}\ncache: %s\n", root, tc.cache))
+		out, err := exec.Command(testproc.Binary(t), "-check-config", "-config", cfg).CombinedOutput()
+		code := 0
+		var exit *exec.ExitError
+		if errors.As(err, &exit) {
+			code = exit.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		if code != tc.code || !strings.Contains(string(out), tc.want) {
+			t.Errorf("cache: %s: exit %d, %q; want %d and %q", tc.cache, code, out, tc.code, tc.want)
+		}
 	}
 }
 
