@@ -4,6 +4,7 @@ import (
 	"context"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -47,7 +48,9 @@ type Generations struct {
 	last   uint64 // the last generation made here, to keep local ones unique
 
 	pubsub *redis.PubSub
-	done   chan struct{}
+	// subscribed counts the (re)subscriptions to the fan-out channel.
+	subscribed atomic.Int64
+	done       chan struct{}
 }
 
 type lease struct {
@@ -303,6 +306,7 @@ func (g *Generations) listen() {
 		switch m := msg.(type) {
 		case *redis.Subscription:
 			g.forgetAll()
+			g.subscribed.Add(1)
 		case *redis.Message:
 			g.forget(userTag(m.Payload))
 		}

@@ -102,9 +102,12 @@ func openReplica(t *testing.T, url string, cluster bool, mutate ...func(*Config)
 	return r
 }
 
+// waitUp waits until the replica is connected and subscribed: the first
+// subscription drops every lease, as every later one does.
 func waitUp(t *testing.T, r *replica) {
 	t.Helper()
 	eventually(t, testproc.MustNotHang, "redis connected", r.client.Up)
+	eventually(t, testproc.MustNotHang, "fan-out subscribed", func() bool { return r.gens.subscribed.Load() > 0 })
 }
 
 // eventually polls cond every millisecond until it holds, failing the test
