@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -61,6 +62,9 @@ func (e *env) start(name, addr string, environ []string, args ...string) (*serve
 	cmd := exec.Command("taskset", append([]string{"-c", e.o.serverCPU}, args...)...)
 	cmd.Env = append(os.Environ(), environ...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
+	// A group of its own, so that stopping the server stops its workers
+	// too (nginx's outlive a killed master).
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
@@ -85,7 +89,7 @@ func (s *server) kill() {
 	if s == nil {
 		return
 	}
-	s.cmd.Process.Kill()
+	syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
 	s.cmd.Wait()
 	s.log.Close()
 }
