@@ -38,7 +38,7 @@ lint:
 # A short run of each fuzz target over its committed seed corpus and
 # beyond (FUZZTIME=5m make fuzz for a longer hunt).
 FUZZTIME ?= 30s
-FUZZ_TARGETS := ./resize:FuzzInspect ./proxy:FuzzParseAvatar ./proxy:FuzzParseAvatarUnsigned ./upstream:FuzzProviderWireFormats ./rediscache:FuzzEntry
+FUZZ_TARGETS := ./resize:FuzzInspect ./proxy:FuzzParseAvatar ./proxy:FuzzParseAvatarUnsigned ./proxy:FuzzParseQuery ./upstream:FuzzProviderWireFormats ./rediscache:FuzzEntry
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 	  pkg=$${t%%:*}; name=$${t##*:}; \

@@ -29,6 +29,13 @@ type Config struct {
 	Resize                 Resize     `yaml:"resize"`
 	Security               Security   `yaml:"security"`
 	HTTP                   HTTP       `yaml:"http"`
+	Log                    Log        `yaml:"log"`
+}
+
+// Log configures the process's log: access lines are written at info.
+type Log struct {
+	Format string `yaml:"format"` // json | text
+	Level  string `yaml:"level"`  // debug | info | warn | error
 }
 
 // Upstream is one avatar provider. Kind selects which of the other keys apply.
@@ -88,7 +95,10 @@ type Resize struct {
 	MaxSourceBytes  Size     `yaml:"max_source_bytes"`
 	MaxSourcePixels int64    `yaml:"max_source_pixels"`
 	Workers         int      `yaml:"workers"`
-	Queue           int      `yaml:"queue"` // resizes waiting for a worker; 0: 16 x workers
+	Queue           int      `yaml:"queue"` // resizes waiting for a worker; 0: 1024
+	// QueueBytes bounds the source bytes of the resizes waiting for a
+	// worker: what a burst of cold requests holds beyond the workers.
+	QueueBytes Size `yaml:"queue_bytes"`
 
 	// MaxSourceDecodedBytes bounds the memory a decoded source takes:
 	// pixels x bands x bytes per sample.

@@ -101,9 +101,11 @@ resize:
   max_source_bytes: 10MiB
   max_source_pixels: 40000000
   max_source_decoded_bytes: 160MB
+  queue_bytes: 256MiB
 http:
   purge_tag_headers: [Surrogate-Key, Cache-Tag]
   deny_networks: ["169.254.0.0/16", "fe80::/10", "224.0.0.0/24", "ff02::/16", "0.0.0.0/32", "::/128"]
+log: {format: json, level: info}
 `
 
 func TestDefault(t *testing.T) {

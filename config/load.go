@@ -45,11 +45,13 @@ func Default() *Config {
 			MaxSourcePixels: 40_000_000,
 			// 40 MP of 8-bit RGBA; a 16-bit source gets half the pixels.
 			MaxSourceDecodedBytes: 160_000_000,
+			QueueBytes:            256 << 20,
 		},
 		HTTP: HTTP{
 			PurgeTagHeaders: []string{"Surrogate-Key", "Cache-Tag"},
 			DenyNetworks:    slices.Clone(netguard.DefaultDeny),
 		},
+		Log: Log{Format: "json", Level: "info"},
 	}
 }
 

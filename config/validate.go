@@ -65,6 +65,7 @@ func (c *Config) Validate(kinds Kinds) error {
 	c.Resize.check(&p)
 	c.Security.check(&p)
 	c.HTTP.check(&p)
+	c.Log.check(&p)
 	if c.ShutdownDelay < 0 {
 		p.add("shutdown_delay", "must not be negative")
 	}
@@ -358,6 +359,9 @@ func (r Resize) check(p *problems) {
 	if r.Queue < 0 {
 		p.add("resize.queue", "must not be negative")
 	}
+	if r.QueueBytes < r.MaxSourceBytes {
+		p.add("resize.queue_bytes", "must be at least resize.max_source_bytes (%d), so that any source can wait", r.MaxSourceBytes)
+	}
 }
 
 func (s Security) check(p *problems) {
@@ -423,4 +427,19 @@ func isToken(s string) bool {
 		}
 	}
 	return true
+}
+
+// LogFormats and LogLevels are the values log.format and log.level take.
+var (
+	LogFormats = []string{"json", "text"}
+	LogLevels  = []string{"debug", "info", "warn", "error"}
+)
+
+func (l Log) check(p *problems) {
+	if !slices.Contains(LogFormats, l.Format) {
+		p.add("log.format", "must be json or text, not %q", l.Format)
+	}
+	if !slices.Contains(LogLevels, l.Level) {
+		p.add("log.level", "must be debug, info, warn or error, not %q", l.Level)
+	}
 }

@@ -123,6 +123,10 @@ func TestValidate(t *testing.T) {
 		{"max_source_decoded_bytes below the defaults", func(c *Config) { c.Resize.MaxSourceDecodedBytes = MinSourceDecodedBytes - 1 }, "resize.max_source_decoded_bytes: must be at least 1048576 (the default avatars take 1048576 bytes decoded)"},
 		{"workers", func(c *Config) { c.Resize.Workers = -1 }, "resize.workers: must not be negative"},
 		{"queue", func(c *Config) { c.Resize.Queue = -1 }, "resize.queue: must not be negative"},
+		{"queue_bytes", func(c *Config) { c.Resize.QueueBytes = 1 << 20 }, "resize.queue_bytes: must be at least resize.max_source_bytes"},
+		{"log.format", func(c *Config) { c.Log.Format = "xml" }, `log.format: must be json or text, not "xml"`},
+		{"log.level", func(c *Config) { c.Log.Level = "verbose" }, `log.level: must be debug, info, warn or error, not "verbose"`},
+		{"log text debug", func(c *Config) { c.Log = Log{Format: "text", Level: "debug"} }, ""},
 
 		{"signing key", func(c *Config) { c.Security.SigningKey = key16 }, ""},
 		{"signing key short", func(c *Config) { c.Security.SigningKey = "short" }, "security.signing_key: must be at least 16 bytes"},

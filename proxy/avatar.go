@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/avatarproxy/avatarproxy/failure"
-	"github.com/avatarproxy/avatarproxy/metrics"
 	"github.com/avatarproxy/avatarproxy/placeholder"
 	"github.com/avatarproxy/avatarproxy/resize"
 	"github.com/avatarproxy/avatarproxy/upstream"
@@ -17,25 +16,52 @@ import (
 
 // get serves a request: from the variant cache when it can, else by
 // fetching (or reusing) the original and resizing it, else a fallback.
-func (a *avatars) get(ctx context.Context, req *avatarRequest) (*answer, error) {
-	gen := a.gens.Get(userKey(req.upstream.name, req.userID))
+// A fresh hit allocates nothing: its keys are built in a lent buffer and
+// req stays with the caller; the other paths take their own copy of it.
+func (a *avatars) get(ctx context.Context, req *avatarRequest) (answer, error) {
+	kb := a.keys.get()
+	kb.appendUser(req)
+	gen := a.gens.Get(kb.view()) // the generation store only looks the key up
 	if req.version != "" {
-		ans, err := a.getVersion(ctx, req, gen)
-		if err != nil {
-			return a.fallback(ctx, req, err)
-		}
-		return ans, nil
+		a.keys.put(kb)
+		return deref(a.getVersioned(ctx, *req, gen))
 	}
-	key := variantKey(req, gen)
+	kb.appendVariant(req, gen)
 
-	cached, ok := a.variants.Get(key)
-	a.count(metrics.TierVariant, ok)
-	if !ok {
-		cached, ok = a.sharedVariant(ctx, req, gen, key)
+	cached, ok := a.variants.Get(kb.view())
+	a.variantLookups.count(ok)
+	if !ok && a.shared != nil {
+		cached, ok = a.sharedVariant(ctx, req, gen, string(kb.b))
 	}
 	if ok && cached.state != variantStale && a.now().Before(cached.expires) {
-		return &answer{v: cached, cache: "HIT"}, nil
+		a.keys.put(kb)
+		return answer{v: cached, cache: "HIT"}, nil
 	}
+	key := string(kb.b)
+	a.keys.put(kb)
+	return deref(a.getSlow(ctx, *req, gen, key, cached, ok))
+}
+
+func deref(ans *answer, err error) (answer, error) {
+	if err != nil {
+		return answer{}, err
+	}
+	return *ans, nil
+}
+
+// getVersioned serves a request that carries a version token.
+func (a *avatars) getVersioned(ctx context.Context, r avatarRequest, gen uint64) (*answer, error) {
+	req := &r
+	ans, err := a.getVersion(ctx, req, gen)
+	if err != nil {
+		return a.fallback(ctx, req, err)
+	}
+	return ans, nil
+}
+
+// getSlow serves what the variant cache could not: a stale entry, or none.
+func (a *avatars) getSlow(ctx context.Context, r avatarRequest, gen uint64, key string, cached *variant, ok bool) (*answer, error) {
+	req := &r
 	if ok {
 		// One refresh per entry: a popular stale avatar must not start a
 		// goroutine per request while its upstream is slow.
@@ -115,6 +141,7 @@ func (a *avatars) renderFrom(ctx context.Context, req *avatarRequest, gen uint64
 		}
 	}
 	v.expires = orig.expires
+	v.headers.purgeTag = purgeTagHeader(req)
 	a.variants.Set(key, v, a.ttl+keepStale)
 	a.shareVariant(ctx, req, gen, v)
 	// Requests that missed while this ran must find it, not render again.
@@ -134,13 +161,15 @@ func (a *avatars) resizeOriginal(ctx context.Context, req *avatarRequest, orig *
 
 func newVariant(state variantState, body []byte, format resize.Format, originalHash string) *variant {
 	sum := sha256.Sum256(body)
-	return &variant{
+	v := &variant{
 		state:        state,
 		body:         body,
 		contentType:  format.ContentType(),
 		etag:         `"` + base64.RawURLEncoding.EncodeToString(sum[:18]) + `"`,
 		originalHash: originalHash,
 	}
+	v.headers = newVariantHeaders(v)
+	return v
 }
 
 // markUnusable remembers that an original cannot be rendered, so the next
@@ -159,7 +188,7 @@ func (a *avatars) markUnusable(req *avatarRequest, gen uint64, orig *original, e
 func (a *avatars) original(ctx context.Context, req *avatarRequest, gen uint64) (*original, error) {
 	key := originalKey(req, gen)
 	cached, ok := a.originals.Get(key)
-	a.count(metrics.TierOriginal, ok)
+	a.originalLookups.count(ok)
 	if !ok {
 		cached, ok = a.sharedOriginal(ctx, req, gen, key)
 	}
@@ -335,12 +364,4 @@ func (a *avatars) displayName(ctx context.Context, req *avatarRequest) string {
 		return ""
 	}
 	return a.names.get(ctx, namer, req, a.gens.Get(userKey(req.upstream.name, req.userID)))
-}
-
-func (a *avatars) count(tier string, hit bool) {
-	if hit {
-		a.metrics.CacheHits.WithLabelValues(tier).Inc()
-	} else {
-		a.metrics.CacheMisses.WithLabelValues(tier).Inc()
-	}
 }

@@ -19,7 +19,11 @@ import (
 //
 //	go test ./proxy -run '^$' -bench 'Healthz|Hit|Conditional|NewSize' -benchmem
 
-func benchHarness(b *testing.B) (*Server, http.Handler) {
+func benchHarness(b testing.TB) (*Server, http.Handler) {
+	return benchHarnessWith(b, Options{})
+}
+
+func benchHarnessWith(b testing.TB, opt Options) (*Server, http.Handler) {
 	b.Helper()
 	dir := b.TempDir()
 	cfg := config.Default()
@@ -30,7 +34,7 @@ func benchHarness(b *testing.B) (*Server, http.Handler) {
 	if err := cfg.Validate(upstream.Kinds()); err != nil {
 		b.Fatal(err)
 	}
-	srv, err := New(cfg, Options{})
+	srv, err := New(cfg, opt)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -38,7 +42,7 @@ func benchHarness(b *testing.B) (*Server, http.Handler) {
 	return srv, srv.Handler(true)
 }
 
-func serve(b *testing.B, h http.Handler, path string, header http.Header) *httptest.ResponseRecorder {
+func serve(b testing.TB, h http.Handler, path string, header http.Header) *httptest.ResponseRecorder {
 	r := httptest.NewRequest("GET", path, nil)
 	for k, v := range header {
 		r.Header[k] = v
@@ -97,6 +101,6 @@ func BenchmarkNewSize(b *testing.B) {
 	}
 }
 
-func writeBenchAvatar(b *testing.B, dir string) error {
+func writeBenchAvatar(b testing.TB, dir string) error {
 	return os.WriteFile(filepath.Join(dir, "u.jpg"), testimages.JPEG(testimages.Gradient(512, 512), 90), 0o644)
 }

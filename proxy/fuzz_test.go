@@ -78,7 +78,7 @@ func FuzzParseAvatarUnsigned(f *testing.F) {
 }
 
 // parseFuzzed parses an avatar request of upstream "local", user "u".
-func parseFuzzed(s *Server, query, accept string) (*avatarRequest, error) {
+func parseFuzzed(s *Server, query, accept string) (avatarRequest, error) {
 	r := httptest.NewRequest("GET", "/avatar/local/u", nil)
 	r.URL.RawQuery = query
 	r.Header.Set("Accept", accept)

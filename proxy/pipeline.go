@@ -85,6 +85,9 @@ type variant struct {
 	etag         string
 	originalHash string // hash of the original it was rendered from; "" for defaults
 	expires      time.Time
+	// headers are made once, when the variant is made, so that a hit only
+	// assigns them.
+	headers variantHeaders
 }
 
 // originalSize is what an original costs in its tier: its body and the
@@ -137,6 +140,10 @@ type avatars struct {
 	originals *cache.Tier[original]
 	names     *displayNames
 	renders   *cache.Group[*variant]
+	// keys lends the buffers hit lookups build their keys in.
+	keys keyBuffers
+	// variantLookups and originalLookups count hits and misses of a tier.
+	variantLookups, originalLookups tierLookups
 	// revalidating holds the keys of variants being refreshed now.
 	revalidating sync.Map
 	fetches      *cache.Group[*original]
@@ -156,8 +163,10 @@ func originalKey(req *avatarRequest, gen uint64) string {
 }
 
 func variantKey(req *avatarRequest, gen uint64) string {
-	return originalKey(req, gen) + "\x00" + strconv.Itoa(req.edge) + "\x00" + string(req.format) +
-		"\x00" + req.crop + "\x00" + req.whenMissing
+	var k keyBuffer
+	k.appendUser(req)
+	k.appendVariant(req, gen)
+	return string(k.b)
 }
 
 // newAvatars builds the pipeline for the server's configuration: its cache
@@ -201,8 +210,9 @@ func (s *Server) newAvatars(opt Options) (*avatars, error) {
 	rz := opt.Resizer
 	if rz == nil {
 		rz = resize.New(resize.PoolConfig{
-			Workers: s.cfg.Resize.Workers,
-			Queue:   s.cfg.Resize.Queue,
+			Workers:    s.cfg.Resize.Workers,
+			Queue:      s.cfg.Resize.Queue,
+			QueueBytes: int64(s.cfg.Resize.QueueBytes),
 			Limits: resize.Limits{
 				MaxSourceBytes:  int64(s.cfg.Resize.MaxSourceBytes),
 				MaxSourcePixels: s.cfg.Resize.MaxSourcePixels,
@@ -239,18 +249,21 @@ func (s *Server) newAvatars(opt Options) (*avatars, error) {
 		gens = cache.NewLocalGenerations(c.TTL.D()+keepStale, genBytes)
 	}
 	return &avatars{
-		log:       s.log,
-		metrics:   m,
-		resizer:   rz,
-		gens:      gens,
-		shared:    shared,
-		variants:  variants,
-		originals: originals,
-		names:     names,
-		renders:   cache.NewGroup[*variant](longest + 30*time.Second),
-		fetches:   cache.NewGroup[*original](longest + 5*time.Second),
-		ttl:       c.TTL.D(),
-		negTTL:    c.NegativeTTL.D(),
+		log:             s.log,
+		metrics:         m,
+		resizer:         rz,
+		gens:            gens,
+		shared:          shared,
+		variants:        variants,
+		originals:       originals,
+		names:           names,
+		renders:         cache.NewGroup[*variant](longest + 30*time.Second),
+		fetches:         cache.NewGroup[*original](longest + 5*time.Second),
+		keys:            newKeyBuffers(),
+		variantLookups:  newTierLookups(m, metrics.TierVariant),
+		originalLookups: newTierLookups(m, metrics.TierOriginal),
+		ttl:             c.TTL.D(),
+		negTTL:          c.NegativeTTL.D(),
 
 		versionInterval: c.VersionInterval.D(),
 		quality:         s.cfg.Resize.Quality,

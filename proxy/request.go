@@ -5,9 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
-	"mime"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 
@@ -27,19 +25,6 @@ type avatarRequest struct {
 	version     string        // v, timestamp or hash: a cache-buster the client put in the URL
 	crop        string        // "centre" or "attention"
 }
-
-// Query parameters of the avatar face; anything else is refused so that a
-// typo does not silently serve the default. s, r, f and forcedefault are
-// Gravatar's, so that applications built for Gravatar work unchanged: s is
-// size, r (rating) and f (force the default) are read and ignored.
-var avatarParams = map[string]bool{
-	"size": true, "dpr": true, "format": true, "d": true, "crop": true, "sig": true,
-	"v": true, "timestamp": true, "hash": true,
-	"s": true, "r": true, "f": true, "forcedefault": true,
-}
-
-// The drop-in takes ActiveCollab's URLs as they are, whatever else they carry.
-var dropinParams = map[string]bool{"size": true, "timestamp": true}
 
 // maxVersionLen bounds the version token, which is kept with the original.
 const maxVersionLen = 128
@@ -75,106 +60,90 @@ func pathUserID(src *provider, id string) string {
 }
 
 // parseAvatar validates the query of an avatar request for src and userID.
-// allowed lists the parameters read; others are refused when strict.
-func (s *Server) parseAvatar(r *http.Request, src *provider, userID string, allowed map[string]bool, strict bool) (*avatarRequest, error) {
+// allowed lists the parameters read; others are refused when strict. The
+// request is returned by value so that a cache hit keeps it on the stack.
+func (s *Server) parseAvatar(r *http.Request, src *provider, userID string, allowed paramSet, strict bool) (avatarRequest, error) {
 	if err := checkUserID(userID); err != nil {
-		return nil, err
+		return avatarRequest{}, err
 	}
-	q, err := url.ParseQuery(r.URL.RawQuery)
+	q, err := parseQuery(r.URL.RawQuery, allowed, strict)
 	if err != nil {
-		return nil, badRequest("query: malformed escape or separator")
-	}
-	for name, vals := range q {
-		if !allowed[name] {
-			if strict {
-				return nil, badRequest("%s: unknown parameter", safeName(name))
-			}
-			continue
-		}
-		if len(vals) > 1 {
-			return nil, badRequest("%s: given more than once", name)
-		}
-	}
-	get := func(name string) string {
-		if !allowed[name] {
-			return ""
-		}
-		return q.Get(name)
+		return avatarRequest{}, err
 	}
 	rc := s.cfg.Resize
-	req := &avatarRequest{upstream: src, userID: userID, crop: "centre"}
+	req := avatarRequest{upstream: src, userID: userID, crop: "centre"}
 
-	sizeParam := get("size")
-	if s := get("s"); s != "" {
+	sizeParam := q[paramSize]
+	if s := q[paramGravatarSize]; s != "" {
 		if sizeParam != "" && sizeParam != s {
-			return nil, badRequest("s: conflicts with size")
+			return avatarRequest{}, badRequest("s: conflicts with size")
 		}
 		sizeParam = s
 	}
 	size, err := parseSize(sizeParam, rc)
 	if err != nil {
-		return nil, err
+		return avatarRequest{}, err
 	}
 	dpr := 1
-	switch v := get("dpr"); v {
+	switch v := q[paramDPR]; v {
 	case "", "1":
 	case "2", "3":
 		dpr = int(v[0] - '0')
 	default:
-		return nil, badRequest("dpr: must be 1, 2 or 3")
+		return avatarRequest{}, badRequest("dpr: must be 1, 2 or 3")
 	}
 	req.edge = min(size*dpr, rc.MaxSize)
 
-	switch f := get("format"); f {
+	switch f := q[paramFormat]; f {
 	case "", "auto":
 		req.auto = true
-		req.format = negotiate(r.Header.Values("Accept"), rc)
+		req.format = negotiate(r.Header["Accept"], rc)
 	default:
 		format, ok := resize.ParseFormat(f)
 		if !ok {
-			return nil, badRequest("format: must be jpeg, png, webp, avif or auto")
+			return avatarRequest{}, badRequest("format: must be jpeg, png, webp, avif or auto")
 		}
 		if (format == resize.WebP || format == resize.AVIF) && !rc.FormatEnabled(string(format)) {
-			return nil, badRequest("format: %s is not enabled on this server", format)
+			return avatarRequest{}, badRequest("format: %s is not enabled on this server", format)
 		}
 		req.format = format
 	}
 
 	req.whenMissing = s.cfg.DefaultAvatar
-	if d := get("d"); d != "" {
+	if d := q[paramDefault]; d != "" {
 		style, ok := defaultStyle(d)
 		if !ok {
-			return nil, badRequest("d: must be 404, blank, identicon, initials, mp, one of Gravatar's or a URL")
+			return avatarRequest{}, badRequest("d: must be 404, blank, identicon, initials, mp, one of Gravatar's or a URL")
 		}
 		if style != "" {
 			req.whenMissing = style
 		}
 	}
 
-	switch c := get("crop"); c {
+	switch c := q[paramCrop]; c {
 	case "", "centre", "center":
 	case "attention":
 		req.crop = "attention"
 	default:
-		return nil, badRequest("crop: must be centre or attention")
+		return avatarRequest{}, badRequest("crop: must be centre or attention")
 	}
 
-	for _, name := range []string{"v", "timestamp", "hash"} {
-		v := get(name)
+	for _, p := range [...]param{paramV, paramTimestamp, paramHash} {
+		name, v := paramNames[p], q[p]
 		if v == "" {
 			continue
 		}
 		if req.version != "" && req.version != v {
-			return nil, badRequest("%s: conflicts with another version parameter", name)
+			return avatarRequest{}, badRequest("%s: conflicts with another version parameter", name)
 		}
 		if len(v) > maxVersionLen || !isToken(v) {
-			return nil, badRequest("%s: must be at most %d letters, digits, '.', '_' or '-'", name, maxVersionLen)
+			return avatarRequest{}, badRequest("%s: must be at most %d letters, digits, '.', '_' or '-'", name, maxVersionLen)
 		}
 		req.version = v
 	}
 
-	if s.signer != nil && !s.signer.valid(src.name, userID, req.version, get("sig")) {
-		return nil, errBadSignature
+	if s.signer != nil && !s.signer.valid(src.name, userID, req.version, q[paramSig]) {
+		return avatarRequest{}, errBadSignature
 	}
 	return req, nil
 }
@@ -230,23 +199,47 @@ func negotiate(accept []string, rc config.Resize) resize.Format {
 
 // accepts reports whether an Accept header names mediaType explicitly with
 // a non-zero quality. Wildcards do not count: browsers that cannot decode
-// AVIF still send */*.
+// AVIF still send */*. It reads the header in place, allocating nothing.
 func accepts(headers []string, mediaType string) bool {
 	for _, h := range headers {
-		for _, part := range strings.Split(h, ",") {
-			mt, params, err := mime.ParseMediaType(strings.TrimSpace(part))
-			if err != nil || mt != mediaType {
-				continue
+		for h != "" {
+			var part string
+			part, h, _ = strings.Cut(h, ",")
+			if acceptsPart(part, mediaType) {
+				return true
 			}
-			if q, ok := params["q"]; ok {
-				if f, err := strconv.ParseFloat(q, 64); err != nil || f <= 0 {
-					continue
-				}
-			}
-			return true
 		}
 	}
 	return false
+}
+
+// acceptsPart reports whether one media range of an Accept header is
+// mediaType with a non-zero quality; a malformed range is ignored.
+func acceptsPart(part, mediaType string) bool {
+	mt, params, _ := strings.Cut(part, ";")
+	if !strings.EqualFold(strings.TrimSpace(mt), mediaType) {
+		return false
+	}
+	for params != "" {
+		var p string
+		p, params, _ = strings.Cut(params, ";")
+		name, value, ok := strings.Cut(p, "=")
+		name = strings.TrimSpace(name)
+		if !ok || name == "" {
+			return false
+		}
+		if !strings.EqualFold(name, "q") {
+			continue
+		}
+		value = strings.TrimSpace(value)
+		if len(value) >= 2 && value[0] == '"' && value[len(value)-1] == '"' {
+			value = value[1 : len(value)-1]
+		}
+		if f, err := strconv.ParseFloat(value, 64); err != nil || f <= 0 {
+			return false
+		}
+	}
+	return true
 }
 
 func isToken(s string) bool {

@@ -14,20 +14,21 @@ import (
 // This file holds everything the proxy writes back: avatars with their
 // caching headers, ETag matching, and errors with their statuses.
 
-// cacheControl is the Cache-Control policy, fixed by the configuration.
+// cacheControl is the Cache-Control policy, fixed by the configuration,
+// as header values ready to assign.
 type cacheControl struct {
-	browser  string // a rendered avatar
-	negative string // the default for a user without an avatar
+	browser  []string // a rendered avatar
+	negative []string // the default for a user without an avatar
 	// unconfirmed is a versioned URL served before its token is confirmed:
 	// cached until the next check may confirm it, not for good.
-	unconfirmed string
+	unconfirmed []string
 }
 
 func newCacheControl(browserTTL, negativeTTL, versionInterval int) cacheControl {
 	return cacheControl{
-		browser:     fmt.Sprintf("public, max-age=%d, stale-while-revalidate=60, stale-if-error=86400", browserTTL),
-		negative:    fmt.Sprintf("public, max-age=%d", negativeTTL),
-		unconfirmed: fmt.Sprintf("public, max-age=%d", versionInterval),
+		browser:     headerValue(fmt.Sprintf("public, max-age=%d, stale-while-revalidate=60, stale-if-error=86400", browserTTL)),
+		negative:    headerValue(fmt.Sprintf("public, max-age=%d", negativeTTL)),
+		unconfirmed: headerValue(fmt.Sprintf("public, max-age=%d", versionInterval)),
 	}
 }
 
@@ -37,6 +38,41 @@ const (
 	cacheImmutable = "public, max-age=31536000, immutable"
 	cacheNever     = "no-store"
 )
+
+// Header values every avatar answer shares. net/http only reads the values
+// a handler leaves in its header map, and Header.Add appends past a
+// one-element slice's capacity, so sharing them across responses is safe.
+var (
+	valueFallback  = headerValue(cacheFallback)
+	valueImmutable = headerValue(cacheImmutable)
+	valueAccept    = headerValue("Accept")
+	valueNosniff   = headerValue("nosniff")
+	valueHit       = headerValue("HIT")
+	valueMiss      = headerValue("MISS")
+	valueStale     = headerValue("STALE")
+)
+
+// headerValue is a header's single value, with no room to append in place.
+func headerValue(v string) []string { return []string{v} }
+
+// variantHeaders are a variant's own response headers, ready to assign.
+type variantHeaders struct {
+	contentType, contentLength, etag []string
+	purgeTag                         []string // "avatar " + the user's tag; nil for shared defaults
+}
+
+func newVariantHeaders(v *variant) variantHeaders {
+	return variantHeaders{
+		contentType:   headerValue(v.contentType),
+		contentLength: headerValue(strconv.Itoa(len(v.body))),
+		etag:          headerValue(v.etag),
+	}
+}
+
+// purgeTagHeader is the value of the purge tag headers for req's user.
+func purgeTagHeader(req *avatarRequest) []string {
+	return headerValue("avatar " + purgeTag(req.upstream.name, req.userID))
+}
 
 func (s *Server) respondAvatar(w http.ResponseWriter, r *http.Request, req *avatarRequest) {
 	ans, err := s.avatars.get(r.Context(), req)
@@ -52,33 +88,45 @@ func (s *Server) respondAvatar(w http.ResponseWriter, r *http.Request, req *avat
 		writeError(w, err)
 		return
 	}
-	s.writeAvatar(w, r, req, ans)
+	s.writeAvatar(w, r, req, &ans)
 }
 
-// writeAvatar sends an answer with the caching headers the README documents.
+// writeAvatar sends an answer with the caching headers the README
+// documents. Its headers are assigned from values made beforehand, in
+// their canonical form, so that a hit allocates none.
 func (s *Server) writeAvatar(w http.ResponseWriter, r *http.Request, req *avatarRequest, ans *answer) {
 	v := ans.v
 	h := w.Header()
-	h.Set("X-Cache", ans.cache)
-	if req.auto {
-		h.Set("Vary", "Accept")
+	switch ans.cache {
+	case "HIT":
+		h["X-Cache"] = valueHit
+	case "STALE":
+		h["X-Cache"] = valueStale
+	default:
+		h["X-Cache"] = valueMiss
 	}
-	tag := purgeTag(req.upstream.name, req.userID)
-	for _, name := range s.cfg.HTTP.PurgeTagHeaders {
-		h.Set(name, "avatar "+tag)
+	if req.auto {
+		h["Vary"] = valueAccept
+	}
+	tag := v.headers.purgeTag
+	if tag == nil || v.state == variantDefault {
+		tag = purgeTagHeader(req) // a default shared by users carries none
+	}
+	for _, name := range s.purgeTagHeaders {
+		h[name] = tag
 	}
 	switch {
 	case ans.fallbackReason != "":
 		h.Set("X-Avatar-Fallback", ans.fallbackReason)
-		h.Set("Cache-Control", cacheFallback)
+		h["Cache-Control"] = valueFallback
 	case v.missing():
-		h.Set("Cache-Control", s.cacheControl.negative)
+		h["Cache-Control"] = s.cacheControl.negative
 	case req.version != "" && ans.unconfirmed:
-		h.Set("Cache-Control", s.cacheControl.unconfirmed)
+		h["Cache-Control"] = s.cacheControl.unconfirmed
 	case req.version != "":
-		h.Set("Cache-Control", cacheImmutable)
+		h["Cache-Control"] = valueImmutable
 	default:
-		h.Set("Cache-Control", s.cacheControl.browser)
+		h["Cache-Control"] = s.cacheControl.browser
 	}
 	if v.state == variantNoImage {
 		h.Set("Content-Type", "text/plain; charset=utf-8")
@@ -88,24 +136,27 @@ func (s *Server) writeAvatar(w http.ResponseWriter, r *http.Request, req *avatar
 		}
 		return
 	}
-	h.Set("ETag", v.etag)
-	if etagMatches(r.Header.Values("If-None-Match"), v.etag) {
+	h["Etag"] = v.headers.etag
+	if etagMatches(r.Header["If-None-Match"], v.etag) {
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
-	h.Set("Content-Type", v.contentType)
-	h.Set("Content-Length", strconv.Itoa(len(v.body)))
-	h.Set("X-Content-Type-Options", "nosniff")
+	h["Content-Type"] = v.headers.contentType
+	h["Content-Length"] = v.headers.contentLength
+	h["X-Content-Type-Options"] = valueNosniff
 	w.WriteHeader(http.StatusOK)
 	if r.Method != http.MethodHead {
 		w.Write(v.body)
 	}
 }
 
-// etagMatches applies If-None-Match's weak comparison (RFC 9110 13.1.2).
+// etagMatches applies If-None-Match's weak comparison (RFC 9110 13.1.2),
+// reading the header in place.
 func etagMatches(headers []string, etag string) bool {
 	for _, h := range headers {
-		for _, candidate := range strings.Split(h, ",") {
+		for h != "" {
+			var candidate string
+			candidate, h, _ = strings.Cut(h, ",")
 			candidate = strings.TrimSpace(candidate)
 			if candidate == "*" || strings.TrimPrefix(candidate, "W/") == etag {
 				return true

@@ -12,7 +12,6 @@ import (
 	"strings"
 	"sync/atomic"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/avatarproxy/avatarproxy/cache"
@@ -44,10 +43,13 @@ type Server struct {
 	// deliveries remembers signed webhook deliveries, to refuse repeats.
 	deliveries   *deliveryMemory
 	cacheControl cacheControl
-	cdn          *cdnpurge.Purger
-	guard        *netguard.Guard
-	tiers        []interface{ Close() }
-	draining     atomic.Bool
+	// purgeTagHeaders are http.purge_tag_headers in canonical form.
+	purgeTagHeaders []string
+	cdn             *cdnpurge.Purger
+	guard           *netguard.Guard
+	tiers           []interface{ Close() }
+	draining        atomic.Bool
+	requestIDs      *requestIDs
 }
 
 // Options are the parts of a Server that its caller owns.
@@ -74,10 +76,14 @@ func New(cfg *config.Config, opt Options) (*Server, error) {
 		log:        opt.Logger,
 		metrics:    opt.Metrics,
 		providers:  make(map[string]*provider),
+		requestIDs: newRequestIDs(),
 		signer:     newSigner(cfg.Security),
 		deliveries: newDeliveryMemory(deliveryMemoryBytes),
 		cacheControl: newCacheControl(int(cfg.Cache.BrowserTTL.D().Seconds()),
 			int(cfg.Cache.NegativeTTL.D().Seconds()), int(max(cfg.Cache.VersionInterval.D().Seconds(), 1))),
+	}
+	for _, name := range cfg.HTTP.PurgeTagHeaders {
+		s.purgeTagHeaders = append(s.purgeTagHeaders, http.CanonicalHeaderKey(name))
 	}
 	guard, err := netguard.New(cfg.HTTP.DenyNetworks, cfg.HTTP.AllowNetworks)
 	if err != nil {
@@ -140,16 +146,28 @@ func (s *Server) Handler(metricsOnMain bool) http.Handler {
 	mux := http.NewServeMux()
 	bodyTimeout := s.cfg.BodyTimeout.D()
 	handle := func(pattern, name string, h http.HandlerFunc) {
-		mux.Handle(pattern, withBodyDeadline(bodyTimeout, s.instrument(name, h)))
+		mux.Handle(pattern, withBodyDeadline(bodyTimeout, s.newRoute(name, h)))
 	}
-	handle("GET /avatar/{upstream}/{user}", "avatar", s.serveAvatar)
-	handle("GET /gravatar/{upstream}/avatar/{user}", "avatar", s.serveGravatar)
-	handle("GET /proxy.php", "dropin", s.serveDropin)
-	handle("POST /purge/{upstream}/{user}", "purge", s.servePurge)
+	avatar := s.newRoute("avatar", s.serveAvatar)
+	avatar.logPath = true
+	mux.Handle("GET /avatar/{upstream}/{user}", withBodyDeadline(bodyTimeout, avatar))
+	gravatar := s.newRoute("avatar", s.serveGravatar)
+	gravatar.logPath = true
+	mux.Handle("GET /gravatar/{upstream}/avatar/{user}", withBodyDeadline(bodyTimeout, gravatar))
+	dropin := s.newRoute("dropin", s.serveDropin)
+	if s.dropin != nil {
+		dropin.upstream = s.dropin.name
+	}
+	mux.Handle("GET /proxy.php", withBodyDeadline(bodyTimeout, dropin))
+	purge := s.newRoute("purge", s.servePurge)
+	purge.logPath = true
+	mux.Handle("POST /purge/{upstream}/{user}", withBodyDeadline(bodyTimeout, purge))
 	handle("POST /webhooks/{upstream}", "webhook", s.serveWebhook)
 	for _, src := range s.providers {
 		if p := src.cfg.PassthroughPrefix; p != "" {
-			mux.Handle(p+"/", withBodyDeadline(s.cfg.PassthroughBodyTimeout.D(), s.instrument("passthrough", s.passthrough(src).ServeHTTP)))
+			rt := s.newRoute("passthrough", s.passthrough(src).ServeHTTP)
+			rt.upstream = src.name
+			mux.Handle(p+"/", withBodyDeadline(s.cfg.PassthroughBodyTimeout.D(), rt))
 		}
 	}
 	handle("GET /healthz", "healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -158,7 +176,7 @@ func (s *Server) Handler(metricsOnMain bool) http.Handler {
 	})
 	handle("GET /readyz", "readyz", s.serveReady)
 	if metricsOnMain {
-		mux.Handle("GET /metrics", s.instrument("metrics", s.MetricsHandler().ServeHTTP))
+		handle("GET /metrics", "metrics", s.MetricsHandler().ServeHTTP)
 	}
 	// Known paths with another method get a 405 naming the allowed ones;
 	// everything else a 404. Both are counted under a fixed name.
@@ -185,16 +203,6 @@ func (s *Server) MetricsHandler() http.Handler {
 		promhttp.HandlerFor(s.metrics.Registry, promhttp.HandlerOpts{Registry: s.metrics.Registry}))
 }
 
-// instrument counts and times a handler under a fixed name, never a label
-// taken from the request.
-func (s *Server) instrument(name string, h http.HandlerFunc) http.Handler {
-	m := s.metrics
-	labels := prometheus.Labels{"handler": name}
-	return promhttp.InstrumentHandlerInFlight(m.Inflight,
-		promhttp.InstrumentHandlerDuration(m.HTTPRequestDuration.MustCurryWith(labels),
-			promhttp.InstrumentHandlerCounter(m.HTTPRequests.MustCurryWith(labels), h)))
-}
-
 func (s *Server) serveReady(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	if s.draining.Load() {
@@ -216,7 +224,7 @@ func (s *Server) serveAvatar(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	s.respondAvatar(w, r, req)
+	s.respondAvatar(w, r, &req)
 }
 
 // serveGravatar answers Gravatar's own URL shape under a gravatar upstream,
@@ -234,7 +242,7 @@ func (s *Server) serveGravatar(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	s.respondAvatar(w, r, req)
+	s.respondAvatar(w, r, &req)
 }
 
 // serveDropin answers ActiveCollab's own avatar URLs, so that an
@@ -255,7 +263,7 @@ func (s *Server) serveDropin(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	s.respondAvatar(w, r, req)
+	s.respondAvatar(w, r, &req)
 }
 
 // servePurge drops every cached size and format of a user.

@@ -93,6 +93,8 @@ func (a *avatars) sharedVariant(ctx context.Context, req *avatarRequest, gen uin
 	if v.state != variantNoImage && (len(v.body) == 0 || v.etag == "" || v.contentType == "") {
 		return nil, false
 	}
+	v.headers = newVariantHeaders(v)
+	v.headers.purgeTag = purgeTagHeader(req)
 	a.variants.Set(key, v, a.ttl+keepStale)
 	return v, true
 }

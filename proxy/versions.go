@@ -3,8 +3,6 @@ package proxy
 import (
 	"context"
 	"slices"
-
-	"github.com/avatarproxy/avatarproxy/metrics"
 )
 
 // Version tokens (v, timestamp, hash) are part of what a cached original
@@ -21,7 +19,7 @@ import (
 func (a *avatars) getVersion(ctx context.Context, req *avatarRequest, gen uint64) (*answer, error) {
 	okey := originalKey(req, gen)
 	orig, _ := a.originals.Get(okey)
-	a.count(metrics.TierOriginal, orig != nil)
+	a.originalLookups.count(orig != nil)
 	if orig == nil {
 		orig, _ = a.sharedOriginal(ctx, req, gen, okey)
 	}
@@ -39,10 +37,10 @@ func (a *avatars) getVersion(ctx context.Context, req *avatarRequest, gen uint64
 
 	key := variantKey(req, gen)
 	if v, ok := a.variants.Get(key); ok && v.renderedFrom(orig) {
-		a.count(metrics.TierVariant, true)
+		a.variantLookups.count(true)
 		return versionAnswer(v, "HIT", confirmed), nil
 	}
-	a.count(metrics.TierVariant, false)
+	a.variantLookups.count(false)
 	if v, ok := a.sharedVariant(ctx, req, gen, key); ok && v.renderedFrom(orig) {
 		return versionAnswer(v, "HIT", confirmed), nil
 	}

@@ -123,7 +123,84 @@ func TestNewDefaults(t *testing.T) {
 	if got := cap(r.running); got != 3 {
 		t.Errorf("workers = %d, want 3", got)
 	}
-	if got := cap(r.admitted) - cap(r.running); got != 48 {
-		t.Errorf("queue = %d, want 16 per worker", got)
+	if r.queue.maxN != DefaultQueue || r.queue.maxBytes != 0 {
+		t.Errorf("queue = %d, %d bytes; want %d, unbounded bytes", r.queue.maxN, r.queue.maxBytes, DefaultQueue)
+	}
+}
+
+// A burst far beyond the workers waits instead of failing: with one
+// worker busy, 64 more resizes queue up (the count a single-CPU process
+// used to refuse 47 of) and all complete.
+func TestResizeBurstQueuesByDefault(t *testing.T) {
+	r := New(PoolConfig{Workers: 1})
+	const burst = 64
+	queued, release := make(chan struct{}, burst+1), make(chan struct{})
+	r.hooks.queued = func() { queued <- struct{}{} }
+	first := true
+	r.hooks.started = func() {
+		if first {
+			first = false
+			<-release
+		}
+	}
+	src := testimages.PNG(testimages.Solid(16, 16, red))
+	errs := make(chan error, burst+1)
+	resize := func() {
+		_, _, err := r.Resize(context.Background(), src, Options{Edge: 8, Format: PNG})
+		errs <- err
+	}
+	go resize()
+	<-queued
+	refused := 0
+	for range burst {
+		go resize()
+		select {
+		case <-queued:
+		case err := <-errs:
+			t.Errorf("resize refused while a worker is busy: %v", err)
+			refused++
+		}
+	}
+	if _, waiting := r.Stats(); waiting != burst-refused || refused > 0 {
+		t.Errorf("%d queued, want %d", waiting, burst)
+	}
+	close(release)
+	for range burst + 1 - refused {
+		if err := <-errs; err != nil {
+			t.Errorf("resize in the burst: %v", err)
+		}
+	}
+}
+
+// QueueBytes refuses a waiting resize whose source would take the queue
+// past its bytes, however short the queue is.
+func TestResizeBusyWhenQueueBytesFull(t *testing.T) {
+	src := testimages.PNG(testimages.Solid(16, 16, red))
+	r := New(PoolConfig{Workers: 1, Queue: 100, QueueBytes: int64(len(src)) + 1})
+	queued, started, release := make(chan struct{}, 8), make(chan struct{}, 8), make(chan struct{})
+	r.hooks.queued = func() { queued <- struct{}{} }
+	r.hooks.started = func() {
+		started <- struct{}{}
+		<-release
+	}
+	opt := Options{Edge: 8, Format: PNG}
+	errs := make(chan error, 2)
+	resize := func() {
+		_, _, err := r.Resize(context.Background(), src, opt)
+		errs <- err
+	}
+	go resize()
+	<-queued
+	<-started
+	go resize()
+	<-queued // its bytes fill the queue
+	if _, _, err := r.Resize(context.Background(), src, opt); !errors.Is(err, ErrBusy) {
+		t.Errorf("resize past the queue's bytes: %v, want ErrBusy", err)
+	}
+	close(release)
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Errorf("admitted resize: %v", err)
+		}
 	}
 }

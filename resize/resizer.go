@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"sync"
 	"time"
 
 	"github.com/avatarproxy/avatarproxy/config"
@@ -76,23 +77,37 @@ type Limits struct {
 // PoolConfig configures a Resizer.
 type PoolConfig struct {
 	Workers int // resizes running at once; 0 means runtime.NumCPU()
-	Queue   int // resizes waiting for a worker; 0 means 16 per worker
-	Limits  Limits
+	// Queue bounds the resizes waiting for a worker; 0 means DefaultQueue.
+	Queue int
+	// QueueBytes bounds the source bytes of the resizes waiting for a
+	// worker; 0 means no bound beyond Queue. A waiting resize holds only
+	// its encoded source, so the queue can be long: the memory of
+	// decoding is only taken by the workers.
+	QueueBytes int64
+	Limits     Limits
 
 	// Observe, if set, is called after each successful resize with the
 	// output format and the time the resize took, queueing excluded.
 	Observe func(format Format, d time.Duration)
 }
 
+// DefaultQueue is the number of resizes that may wait for a worker when
+// PoolConfig.Queue is 0: a burst of cold avatars waits rather than fails.
+const DefaultQueue = 1024
+
 // Resizer resizes images on a bounded number of workers.
 type Resizer struct {
 	limits  Limits
 	observe func(Format, time.Duration)
 
-	// admitted holds a token for every resize running or queued; running
-	// holds one for every resize that has a worker.
-	admitted chan struct{}
-	running  chan struct{}
+	// running holds a token for every resize that has a worker.
+	running chan struct{}
+	// queue counts the resizes waiting for a worker, and their bytes.
+	queue struct {
+		sync.Mutex
+		n, maxN         int
+		bytes, maxBytes int64
+	}
 
 	// hooks lets tests see a resize enter the queue or start running.
 	hooks struct{ queued, started func() }
@@ -105,16 +120,17 @@ func New(cfg PoolConfig) *Resizer {
 	if workers <= 0 {
 		workers = runtime.NumCPU()
 	}
-	queue := cfg.Queue
-	if queue <= 0 {
-		queue = 16 * workers
+	r := &Resizer{
+		limits:  cfg.Limits,
+		observe: cfg.Observe,
+		running: make(chan struct{}, workers),
 	}
-	return &Resizer{
-		limits:   cfg.Limits,
-		observe:  cfg.Observe,
-		admitted: make(chan struct{}, workers+queue),
-		running:  make(chan struct{}, workers),
+	r.queue.maxN = cfg.Queue
+	if r.queue.maxN <= 0 {
+		r.queue.maxN = DefaultQueue
 	}
+	r.queue.maxBytes = cfg.QueueBytes
+	return r
 }
 
 // Resize makes src into an opt.Edge square in the format opt asks for and
@@ -141,7 +157,7 @@ func (r *Resizer) Resize(ctx context.Context, src []byte, opt Options) (out []by
 		return nil, "", err
 	}
 
-	if err := r.acquire(ctx); err != nil {
+	if err := r.acquire(ctx, int64(len(src))); err != nil {
 		return nil, "", err
 	}
 	defer r.release()
@@ -162,8 +178,9 @@ func (r *Resizer) Resize(ctx context.Context, src []byte, opt Options) (out []by
 
 // Stats returns how many resizes are running and how many are waiting.
 func (r *Resizer) Stats() (running, queued int) {
-	running = len(r.running)
-	return running, max(len(r.admitted)-running, 0)
+	r.queue.Lock()
+	defer r.queue.Unlock()
+	return len(r.running), r.queue.n
 }
 
 // MaxFrames is the most frames an animated source may have.
@@ -199,31 +216,62 @@ func (r *Resizer) checkSource(src []byte) (Info, error) {
 	return s.Info, nil
 }
 
-// acquire waits for a worker, or fails at once when the queue is full.
-// Running out of time before a worker is free is overload too, ErrBusy:
-// the client should come back, not give up.
-func (r *Resizer) acquire(ctx context.Context) error {
+// acquire takes a worker for a source of size bytes: at once when one is
+// free, else after waiting in the queue; it fails at once when the queue
+// is full, by count or by bytes. Running out of time before a worker is
+// free is overload too, ErrBusy: the client should come back, not give up.
+func (r *Resizer) acquire(ctx context.Context, size int64) error {
 	if err := ctx.Err(); err != nil {
 		return waitFailed(err)
 	}
 	select {
-	case r.admitted <- struct{}{}:
+	case r.running <- struct{}{}:
+		// While resizes wait, every freed worker passes straight to one
+		// of them, so a newcomer only gets here when none waits.
+		r.notify(r.hooks.queued)
+		r.notify(r.hooks.started)
+		return nil
 	default:
+	}
+	if !r.enqueue(size) {
 		return ErrBusy
 	}
-	if r.hooks.queued != nil {
-		r.hooks.queued()
-	}
+	defer r.dequeue(size)
+	r.notify(r.hooks.queued)
 	select {
 	case r.running <- struct{}{}:
 	case <-ctx.Done():
-		<-r.admitted
 		return waitFailed(ctx.Err())
 	}
-	if r.hooks.started != nil {
-		r.hooks.started()
-	}
+	r.notify(r.hooks.started)
 	return nil
+}
+
+func (r *Resizer) notify(hook func()) {
+	if hook != nil {
+		hook()
+	}
+}
+
+// enqueue takes a place in the queue for size bytes, if there is one.
+func (r *Resizer) enqueue(size int64) bool {
+	q := &r.queue
+	q.Lock()
+	defer q.Unlock()
+	if q.n >= q.maxN || q.maxBytes > 0 && q.bytes+size > q.maxBytes {
+		return false
+	}
+	q.n++
+	q.bytes += size
+	return true
+}
+
+func (r *Resizer) dequeue(size int64) {
+	q := &r.queue
+	q.Lock()
+	defer q.Unlock()
+	q.n--
+	q.bytes -= size
 }
 
 // waitFailed is the error of a wait for a worker that ctx ended.
@@ -234,7 +282,4 @@ func waitFailed(ctxErr error) error {
 	return ctxErr
 }
 
-func (r *Resizer) release() {
-	<-r.running
-	<-r.admitted
-}
+func (r *Resizer) release() { <-r.running }

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -69,7 +70,7 @@ func run(args, environ []string) int {
 		fmt.Println("configuration ok")
 		return 0
 	}
-	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	log := newLogger(cfg.Log, os.Stderr)
 	rediscache.RouteClientLogs(log)
 	if err := serve(cfg, log); err != nil {
 		log.Error("avatarproxy stopped", "err", err)
@@ -92,6 +93,21 @@ func limitMemory(cfg *config.Config, log *slog.Logger) {
 	limit := int64(cfg.Cache.MaxBytes) + memoryHeadroom
 	debug.SetMemoryLimit(limit)
 	log.Info("Go memory limit set", "bytes", limit)
+}
+
+// newLogger builds the process's logger from log.format and log.level,
+// which validation has checked. Access lines are at info: level warn or
+// error turns them off.
+func newLogger(c config.Log, out io.Writer) *slog.Logger {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.Level)); err != nil {
+		level = slog.LevelInfo
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if c.Format == "text" {
+		return slog.New(slog.NewTextHandler(out, opts))
+	}
+	return slog.New(slog.NewJSONHandler(out, opts))
 }
 
 func serve(cfg *config.Config, log *slog.Logger) error {
