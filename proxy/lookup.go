@@ -23,7 +23,9 @@ func (k *keyBuffer) appendUser(req *avatarRequest) {
 	k.b = append(k.b, req.userID...)
 }
 
-// appendVariant appends the rest of the variant key after the user's.
+// appendVariant appends the rest of the variant key after the user's: the
+// generation, edge, format, crop and d, each after a NUL. This is the only
+// place variant keys are made.
 func (k *keyBuffer) appendVariant(req *avatarRequest, gen uint64) {
 	k.b = append(k.b, 0)
 	k.b = strconv.AppendUint(k.b, gen, 10)
@@ -35,6 +37,14 @@ func (k *keyBuffer) appendVariant(req *avatarRequest, gen uint64) {
 	k.b = append(k.b, req.crop...)
 	k.b = append(k.b, 0)
 	k.b = append(k.b, req.whenMissing...)
+}
+
+// variantKey is the variant key of req under gen, as a string of its own.
+func variantKey(req *avatarRequest, gen uint64) string {
+	var k keyBuffer
+	k.appendUser(req)
+	k.appendVariant(req, gen)
+	return string(k.b)
 }
 
 // view is the key built so far, sharing the buffer's bytes: it is only

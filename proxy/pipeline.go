@@ -162,13 +162,6 @@ func originalKey(req *avatarRequest, gen uint64) string {
 	return userKey(req.upstream.name, req.userID) + "\x00" + strconv.FormatUint(gen, 10)
 }
 
-func variantKey(req *avatarRequest, gen uint64) string {
-	var k keyBuffer
-	k.appendUser(req)
-	k.appendVariant(req, gen)
-	return string(k.b)
-}
-
 // newAvatars builds the pipeline for the server's configuration: its cache
 // tiers and their gauges, the resize pool unless opt shares one, the
 // generation store and the groups that collapse concurrent work.
