@@ -122,7 +122,7 @@ func (f *fetcher) send(ctx context.Context, target string, cond Validators, auth
 		// A declared length is trusted to refuse early, never to accept.
 		err = f.fail(failure.TooLarge, fmt.Errorf("%s: declared %d bytes, limit %d", describe(req.URL), resp.ContentLength, f.maxBytes))
 	case resp.StatusCode/100 == 2:
-		r.body, err = f.readBody(ctx, req, resp.Body)
+		r.body, err = f.readBody(ctx, req, resp.Body, resp.ContentLength)
 	default:
 		// Drain a little so a short error page does not cost the connection.
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
@@ -135,8 +135,19 @@ func (f *fetcher) send(ctx context.Context, target string, cond Validators, auth
 }
 
 // readBody reads at most maxBytes, counting what arrives rather than
-// trusting Content-Length, which may lie or be absent.
-func (f *fetcher) readBody(ctx context.Context, req *http.Request, body io.Reader) ([]byte, error) {
+// trusting Content-Length, which may lie or be absent. A declared length,
+// already within maxBytes, is read into a buffer of exactly that size: the
+// transport fails a body that ends short and stops one that runs long, and
+// a burst of large fetches holds each body once instead of the twice that
+// growing a buffer takes.
+func (f *fetcher) readBody(ctx context.Context, req *http.Request, body io.Reader, declared int64) ([]byte, error) {
+	if declared > 0 {
+		b := make([]byte, declared)
+		if _, err := io.ReadFull(body, b); err != nil {
+			return nil, f.fail(reasonFor(ctx, err), requestError(req, fmt.Errorf("reading body: %w", err)))
+		}
+		return b, nil
+	}
 	b, err := io.ReadAll(io.LimitReader(body, f.maxBytes+1))
 	if err != nil {
 		return nil, f.fail(reasonFor(ctx, err), requestError(req, fmt.Errorf("reading body: %w", err)))

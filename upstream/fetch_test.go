@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"runtime"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -393,5 +394,29 @@ func TestCredentialsNeverInErrors(t *testing.T) {
 				t.Errorf("%s: error carries the credential: %v", cfg.Kind, err)
 			}
 		}
+	}
+}
+
+// A body of declared length is read into one buffer of its size: a burst
+// of large fetches must not hold each body twice while it arrives.
+func TestFetchReadsDeclaredLengthOnce(t *testing.T) {
+	body := bytes.Repeat([]byte{0xAB}, 4<<20)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", fmt.Sprint(len(body)))
+		_, _ = w.Write(body)
+	}))
+	defer srv.Close()
+	src := newSource(t, httpUpstream(srv.URL+"/{user_id}"), upstream.Options{MaxBytes: 8 << 20})
+	mustFetch(t, src, "warm", upstream.Validators{}) // connections and pools made
+
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	got := mustFetch(t, src, "big", upstream.Validators{})
+	runtime.ReadMemStats(&after)
+	if !bytes.Equal(got.Body, body) {
+		t.Fatalf("body of %d bytes, want %d", len(got.Body), len(body))
+	}
+	if allocated := after.TotalAlloc - before.TotalAlloc; allocated > uint64(len(body))*5/4 {
+		t.Errorf("fetching %d bytes allocated %d", len(body), allocated)
 	}
 }
