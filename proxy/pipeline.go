@@ -90,12 +90,16 @@ type variant struct {
 	headers variantHeaders
 }
 
-// originalSize is what an original costs in its tier: its body and the
-// version tokens confirmed for it.
+// originalSize is what an original costs in its tier: its body, the
+// version tokens confirmed for it, and the text of a remembered failure,
+// which names the user id a client chose.
 func originalSize(o *original) int {
 	n := len(o.body)
 	for _, t := range o.tokens {
 		n += len(t) + 16
+	}
+	if o.err != nil {
+		n += len(o.err.Error())
 	}
 	return n
 }

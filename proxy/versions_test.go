@@ -273,3 +273,13 @@ func resizeCount(t *testing.T, h *harness) int {
 func invalidations(t *testing.T, h *harness) int {
 	return int(sumMetric(t, metricsText(h), "avatarproxy_invalidations_total"))
 }
+
+// A remembered failure costs the bytes of its text, which holds the user id
+// a client chose, not only the fixed overhead of an entry.
+func TestFailedOriginalCostsItsErrorText(t *testing.T) {
+	id := strings.Repeat("u", 250)
+	failed := &original{state: originalFailed, err: fmt.Errorf("upstream o: timeout: GET http://origin/a/%s", id)}
+	if got := originalSize(failed); got < len(id) {
+		t.Fatalf("a failed original with a %d-byte id in its error costs %d bytes", len(id), got)
+	}
+}
