@@ -30,8 +30,8 @@ var userKinds = []struct {
 }
 
 // oddIDs are user ids that need escaping, or that a careless proxy would
-// turn into another path.
-var oddIDs = []string{"a b", "x/y", ".hidden", strings.Repeat("long", 80), "ünï", "%41"}
+// turn into another path, and the longest id accepted (256 bytes).
+var oddIDs = []string{"a b", "x/y", ".hidden", strings.Repeat("long", 64), "ünï", "%41"}
 
 // pickUser returns a user id of the mix; odd ones only when odd is set.
 func pickUser(rng *rand.Rand, odd bool) string {
