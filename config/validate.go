@@ -44,6 +44,19 @@ func (p *problems) add(key, format string, args ...any) {
 	*p = append(*p, key+": "+fmt.Sprintf(format, args...))
 }
 
+// positive and notNegative check a count, size or duration setting.
+func positive[N ~int | ~int64](p *problems, key string, value N) {
+	if value <= 0 {
+		p.add(key, "must be positive")
+	}
+}
+
+func notNegative[N ~int | ~int64](p *problems, key string, value N) {
+	if value < 0 {
+		p.add(key, "must not be negative")
+	}
+}
+
 // Validate checks c against the rules the README documents, each upstream
 // against the schema of its kind in kinds, and returns a *ValidationError
 // listing every problem, or nil. It also sorts resize.sizes ascending.
@@ -66,21 +79,13 @@ func (c *Config) Validate(kinds Kinds) error {
 	c.Security.check(&p)
 	c.HTTP.check(&p)
 	c.Log.check(&p)
-	if c.ShutdownDelay < 0 {
-		p.add("shutdown_delay", "must not be negative")
-	}
-	if c.ShutdownTimeout <= 0 {
-		p.add("shutdown_timeout", "must be positive")
-	}
+	notNegative(&p, "shutdown_delay", c.ShutdownDelay)
+	positive(&p, "shutdown_timeout", c.ShutdownTimeout)
 	if c.MaxConnections < 1 {
 		p.add("max_connections", "must be at least 1")
 	}
-	if c.BodyTimeout <= 0 {
-		p.add("body_timeout", "must be positive")
-	}
-	if c.PassthroughBodyTimeout <= 0 {
-		p.add("passthrough_body_timeout", "must be positive")
-	}
+	positive(&p, "body_timeout", c.BodyTimeout)
+	positive(&p, "passthrough_body_timeout", c.PassthroughBodyTimeout)
 	slices.Sort(c.Resize.Sizes)
 	if len(p) > 0 {
 		return &ValidationError{Problems: p}
@@ -170,14 +175,9 @@ func (u Upstream) check(p *problems, label string, kinds Kinds) {
 			p.add(label+"."+kp.Key, "%s", kp.Problem)
 		}
 	}
-	for _, t := range []struct {
-		key string
-		d   Duration
-	}{{"connect_timeout", u.ConnectTimeout}, {"header_timeout", u.HeaderTimeout}, {"timeout", u.Timeout}} {
-		if t.d < 0 {
-			p.add(label+"."+t.key, "must not be negative")
-		}
-	}
+	notNegative(p, label+".connect_timeout", u.ConnectTimeout)
+	notNegative(p, label+".header_timeout", u.HeaderTimeout)
+	notNegative(p, label+".timeout", u.Timeout)
 }
 
 // checkKey applies the checks a key has whatever the kind, reporting under
@@ -273,21 +273,11 @@ func (c *Config) checkDropin(p *problems) {
 }
 
 func (c Cache) check(p *problems) {
-	if c.MaxBytes <= 0 {
-		p.add("cache.max_bytes", "must be positive")
-	}
-	if c.TTL <= 0 {
-		p.add("cache.ttl", "must be positive")
-	}
-	if c.NegativeTTL < 0 {
-		p.add("cache.negative_ttl", "must not be negative")
-	}
-	if c.BrowserTTL <= 0 {
-		p.add("cache.browser_ttl", "must be positive")
-	}
-	if c.VersionInterval <= 0 {
-		p.add("cache.version_interval", "must be positive")
-	}
+	positive(p, "cache.max_bytes", c.MaxBytes)
+	positive(p, "cache.ttl", c.TTL)
+	notNegative(p, "cache.negative_ttl", c.NegativeTTL)
+	positive(p, "cache.browser_ttl", c.BrowserTTL)
+	positive(p, "cache.version_interval", c.VersionInterval)
 	if c.RedisURL != "" {
 		u, err := url.Parse(c.RedisURL)
 		switch {
@@ -342,9 +332,7 @@ func (r Resize) check(p *problems) {
 	if r.Quality < 1 || r.Quality > 100 {
 		p.add("resize.quality", "must be in 1..100")
 	}
-	if r.MaxSourceBytes <= 0 {
-		p.add("resize.max_source_bytes", "must be positive")
-	}
+	positive(p, "resize.max_source_bytes", r.MaxSourceBytes)
 	// The default avatars pass through the same limits as originals: a
 	// limit below what they take would turn every fallback into an error.
 	if r.MaxSourcePixels < MinSourcePixels {
@@ -353,12 +341,8 @@ func (r Resize) check(p *problems) {
 	if r.MaxSourceDecodedBytes < MinSourceDecodedBytes {
 		p.add("resize.max_source_decoded_bytes", "must be at least %d (the default avatars take %d bytes decoded)", MinSourceDecodedBytes, MinSourceDecodedBytes)
 	}
-	if r.Workers < 0 {
-		p.add("resize.workers", "must not be negative")
-	}
-	if r.Queue < 0 {
-		p.add("resize.queue", "must not be negative")
-	}
+	notNegative(p, "resize.workers", r.Workers)
+	notNegative(p, "resize.queue", r.Queue)
 	if r.QueueBytes < r.MaxSourceBytes {
 		p.add("resize.queue_bytes", "must be at least resize.max_source_bytes (%d), so that any source can wait", r.MaxSourceBytes)
 	}
