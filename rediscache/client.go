@@ -109,31 +109,34 @@ func (c *Client) Start() {
 }
 
 func newUniversalClient(cfg Config) (redis.UniversalClient, error) {
-	// A slow Redis must cost a request tens of milliseconds at most: no
-	// retries, short waits for a pooled connection, one dial attempt.
-	noNotifications := &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
 	if cfg.Cluster {
 		opt, err := redis.ParseClusterURL(cfg.URL)
 		if err != nil {
 			return nil, fmt.Errorf("cache.redis_url: %w", err)
 		}
-		opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout = 4*cfg.Timeout, cfg.Timeout, cfg.Timeout
-		opt.PoolTimeout, opt.MaxRetries, opt.DialerRetries = cfg.Timeout, -1, 1
-		opt.ContextTimeoutEnabled = true
-		opt.DisableIdentity = true
-		opt.MaintNotificationsConfig = noNotifications
+		bound(cfg.Timeout, &opt.DialTimeout, &opt.ReadTimeout, &opt.WriteTimeout, &opt.PoolTimeout,
+			&opt.MaxRetries, &opt.DialerRetries, &opt.ContextTimeoutEnabled, &opt.DisableIdentity, &opt.MaintNotificationsConfig)
 		return redis.NewClusterClient(opt), nil
 	}
 	opt, err := redis.ParseURL(cfg.URL)
 	if err != nil {
 		return nil, fmt.Errorf("cache.redis_url: %w", err)
 	}
-	opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout = 4*cfg.Timeout, cfg.Timeout, cfg.Timeout
-	opt.PoolTimeout, opt.MaxRetries, opt.DialerRetries = cfg.Timeout, -1, 1
-	opt.ContextTimeoutEnabled = true
-	opt.DisableIdentity = true
-	opt.MaintNotificationsConfig = noNotifications
+	bound(cfg.Timeout, &opt.DialTimeout, &opt.ReadTimeout, &opt.WriteTimeout, &opt.PoolTimeout,
+		&opt.MaxRetries, &opt.DialerRetries, &opt.ContextTimeoutEnabled, &opt.DisableIdentity, &opt.MaintNotificationsConfig)
 	return redis.NewClient(opt), nil
+}
+
+// bound sets the fields that redis.Options and redis.ClusterOptions share
+// so that a slow Redis costs a request tens of milliseconds at most: no
+// retries, short waits for a pooled connection, one dial attempt, no
+// client identity or maintenance notifications to negotiate.
+func bound(timeout time.Duration, dial, read, write, pool *time.Duration, retries, dialerRetries *int,
+	contextTimeout, noIdentity *bool, notifications **maintnotifications.Config) {
+	*dial, *read, *write, *pool = 4*timeout, timeout, timeout, timeout
+	*retries, *dialerRetries = -1, 1
+	*contextTimeout, *noIdentity = true, true
+	*notifications = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
 }
 
 // Up reports whether Redis is reachable now.
