@@ -108,6 +108,18 @@ func assertColor(t testing.TB, m image.Image, x, y int, want color.NRGBA, tolera
 	}
 }
 
+// assertCorners checks the pixels inset from each corner of m against
+// want, in the order top left, top right, bottom left, bottom right.
+func assertCorners(t testing.TB, m image.Image, inset int, want [4]color.NRGBA, tolerance int) {
+	t.Helper()
+	b := m.Bounds()
+	left, top, right, bottom := b.Min.X+inset, b.Min.Y+inset, b.Max.X-1-inset, b.Max.Y-1-inset
+	assertColor(t, m, left, top, want[0], tolerance)
+	assertColor(t, m, right, top, want[1], tolerance)
+	assertColor(t, m, left, bottom, want[2], tolerance)
+	assertColor(t, m, right, bottom, want[3], tolerance)
+}
+
 // overflowingGIF returns a GIF whose logical screen claims 1x1 pixels and
 // whose only frame is w x h.
 func overflowingGIF(t testing.TB, w, h int) []byte {

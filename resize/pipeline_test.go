@@ -46,11 +46,7 @@ func TestResizeEnlargesSmallSources(t *testing.T) {
 		t.Run(string(format), func(t *testing.T) {
 			out, got := resize(t, src, Options{Edge: 256, Format: format})
 			assertSquare(t, out, got, 256)
-			m := decode(t, out)
-			assertColor(t, m, 10, 10, red, 40)
-			assertColor(t, m, 245, 10, green, 40)
-			assertColor(t, m, 10, 245, blue, 40)
-			assertColor(t, m, 245, 245, yellow, 40)
+			assertCorners(t, decode(t, out), 10, [4]color.NRGBA{red, green, blue, yellow}, 40)
 		})
 	}
 }

@@ -9,12 +9,12 @@ import (
 	"github.com/avatarproxy/avatarproxy/internal/testimages"
 )
 
-// blockingPool returns a pool of one worker and a queue of one whose
-// resizes report entering the queue on queued, report starting on started,
-// and then hold their worker until release is closed.
-func blockingPool(t *testing.T) (r *Resizer, queued, started chan struct{}, release chan struct{}) {
+// blockingPool returns a pool of cfg whose resizes report entering the
+// queue on queued, report starting on started, and then hold their worker
+// until release is closed.
+func blockingPool(t *testing.T, cfg PoolConfig) (r *Resizer, queued, started chan struct{}, release chan struct{}) {
 	t.Helper()
-	r = New(PoolConfig{Workers: 1, Queue: 1})
+	r = New(cfg)
 	queued, started, release = make(chan struct{}, 8), make(chan struct{}, 8), make(chan struct{})
 	r.hooks.queued = func() { queued <- struct{}{} }
 	r.hooks.started = func() {
@@ -25,7 +25,7 @@ func blockingPool(t *testing.T) (r *Resizer, queued, started chan struct{}, rele
 }
 
 func TestResizeBusyWhenQueueFull(t *testing.T) {
-	r, queued, started, release := blockingPool(t)
+	r, queued, started, release := blockingPool(t, PoolConfig{Workers: 1, Queue: 1})
 	src := testimages.PNG(testimages.Solid(16, 16, red))
 	opt := Options{Edge: 8, Format: PNG}
 
@@ -64,7 +64,7 @@ func TestResizeBusyWhenQueueFull(t *testing.T) {
 }
 
 func TestResizeCancelledWhileQueued(t *testing.T) {
-	r, queued, started, release := blockingPool(t)
+	r, queued, started, release := blockingPool(t, PoolConfig{Workers: 1, Queue: 1})
 	defer close(release)
 	src := testimages.PNG(testimages.Solid(16, 16, red))
 	opt := Options{Edge: 8, Format: PNG}
@@ -176,13 +176,7 @@ func TestResizeBurstQueuesByDefault(t *testing.T) {
 // past its bytes, however short the queue is.
 func TestResizeBusyWhenQueueBytesFull(t *testing.T) {
 	src := testimages.PNG(testimages.Solid(16, 16, red))
-	r := New(PoolConfig{Workers: 1, Queue: 100, QueueBytes: int64(len(src)) + 1})
-	queued, started, release := make(chan struct{}, 8), make(chan struct{}, 8), make(chan struct{})
-	r.hooks.queued = func() { queued <- struct{}{} }
-	r.hooks.started = func() {
-		started <- struct{}{}
-		<-release
-	}
+	r, queued, started, release := blockingPool(t, PoolConfig{Workers: 1, Queue: 100, QueueBytes: int64(len(src)) + 1})
 	opt := Options{Edge: 8, Format: PNG}
 	errs := make(chan error, 2)
 	resize := func() {
