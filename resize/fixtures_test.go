@@ -108,6 +108,22 @@ func assertColor(t testing.TB, m image.Image, x, y int, want color.NRGBA, tolera
 	}
 }
 
+// busyStrip returns a flat gray 300x100 strip with a busy, saturated
+// 100x100 checkerboard at its left end.
+func busyStrip() *image.NRGBA {
+	m := testimages.Solid(300, 100, gray)
+	for y := 0; y < 100; y += 10 {
+		for x := 0; x < 100; x += 10 {
+			c := red
+			if (x+y)/10%2 == 0 {
+				c = yellow
+			}
+			testimages.Fill(m, image.Rect(x, y, x+10, y+10), c)
+		}
+	}
+	return m
+}
+
 // assertCorners checks the pixels inset from each corner of m against
 // want, in the order top left, top right, bottom left, bottom right.
 func assertCorners(t testing.TB, m image.Image, inset int, want [4]color.NRGBA, tolerance int) {

@@ -56,16 +56,7 @@ func TestResizeEnlargesSmallSources(t *testing.T) {
 func TestResizeAttentionCropOfRotatedSource(t *testing.T) {
 	// Stored 300x100 with a busy patch at its left end; orientation 6
 	// shows it 100x300 with the patch at the top.
-	m := testimages.Solid(300, 100, gray)
-	for y := 0; y < 100; y += 10 {
-		for x := 0; x < 100; x += 10 {
-			c := red
-			if (x+y)/10%2 == 0 {
-				c = yellow
-			}
-			testimages.Fill(m, image.Rect(x, y, x+10, y+10), c)
-		}
-	}
+	m := busyStrip()
 	testimages.Fill(m, image.Rect(0, 0, 100, 4), blue) // marks the stored top edge
 	src := testimages.WithOrientation(testimages.JPEG(m, 95), 6)
 

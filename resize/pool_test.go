@@ -24,20 +24,24 @@ func blockingPool(t *testing.T, cfg PoolConfig) (r *Resizer, queued, started cha
 	return r, queued, started, release
 }
 
+// goResize starts resizing src and sends the outcome on errs.
+func goResize(r *Resizer, src []byte, opt Options, errs chan<- error) {
+	go func() {
+		_, _, err := r.Resize(context.Background(), src, opt)
+		errs <- err
+	}()
+}
+
 func TestResizeBusyWhenQueueFull(t *testing.T) {
 	r, queued, started, release := blockingPool(t, PoolConfig{Workers: 1, Queue: 1})
 	src := testimages.PNG(testimages.Solid(16, 16, red))
 	opt := Options{Edge: 8, Format: PNG}
 
 	errs := make(chan error, 2)
-	resize := func() {
-		_, _, err := r.Resize(context.Background(), src, opt)
-		errs <- err
-	}
-	go resize()
+	goResize(r, src, opt, errs)
 	<-queued
 	<-started // the only worker is taken
-	go resize()
+	goResize(r, src, opt, errs)
 	<-queued // the only queue place is taken
 
 	if running, waiting := r.Stats(); running != 1 || waiting != 1 {
@@ -145,15 +149,12 @@ func TestResizeBurstQueuesByDefault(t *testing.T) {
 	}
 	src := testimages.PNG(testimages.Solid(16, 16, red))
 	errs := make(chan error, burst+1)
-	resize := func() {
-		_, _, err := r.Resize(context.Background(), src, Options{Edge: 8, Format: PNG})
-		errs <- err
-	}
-	go resize()
+	opt := Options{Edge: 8, Format: PNG}
+	goResize(r, src, opt, errs)
 	<-queued
 	refused := 0
 	for range burst {
-		go resize()
+		goResize(r, src, opt, errs)
 		select {
 		case <-queued:
 		case err := <-errs:
@@ -179,14 +180,10 @@ func TestResizeBusyWhenQueueBytesFull(t *testing.T) {
 	r, queued, started, release := blockingPool(t, PoolConfig{Workers: 1, Queue: 100, QueueBytes: int64(len(src)) + 1})
 	opt := Options{Edge: 8, Format: PNG}
 	errs := make(chan error, 2)
-	resize := func() {
-		_, _, err := r.Resize(context.Background(), src, opt)
-		errs <- err
-	}
-	go resize()
+	goResize(r, src, opt, errs)
 	<-queued
 	<-started
-	go resize()
+	goResize(r, src, opt, errs)
 	<-queued // its bytes fill the queue
 	if _, _, err := r.Resize(context.Background(), src, opt); !errors.Is(err, ErrBusy) {
 		t.Errorf("resize past the queue's bytes: %v, want ErrBusy", err)

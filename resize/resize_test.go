@@ -124,16 +124,7 @@ func TestResizeCentreCrop(t *testing.T) {
 
 func TestResizeAttentionCrop(t *testing.T) {
 	// A busy, saturated patch at the left end of a flat gray strip.
-	m := testimages.Solid(300, 100, gray)
-	for y := 0; y < 100; y += 10 {
-		for x := 0; x < 100; x += 10 {
-			c := red
-			if (x+y)/10%2 == 0 {
-				c = yellow
-			}
-			testimages.Fill(m, image.Rect(x, y, x+10, y+10), c)
-		}
-	}
+	m := busyStrip()
 	src := testimages.PNG(m)
 
 	centre, _ := resize(t, src, Options{Edge: 50, Format: PNG})
