@@ -271,13 +271,7 @@ func TestConditionalAndHead(t *testing.T) {
 func TestNoAvatarServesTheDefault(t *testing.T) {
 	h := newHarness(t, nil)
 	r := h.get("/avatar/local/ghost?size=64&format=png")
-	h.mustStatus(r, 200)
-	if got := r.Header.Get("Cache-Control"); got != "public, max-age=60" {
-		t.Errorf("negative Cache-Control %q", got)
-	}
-	if info := imageInfo(t, r.body); info.Width != 64 {
-		t.Errorf("identicon is %d wide", info.Width)
-	}
+	mustImage(h, r, "public, max-age=60", 64) // a negative entry's identicon
 	other := h.get("/avatar/local/phantom?size=64&format=png")
 	if bytes.Equal(other.body, r.body) {
 		t.Error("two users got the same identicon")
@@ -333,10 +327,7 @@ func TestNegativeResultIsCachedForNegativeTTL(t *testing.T) {
 	waitFor(t, func() bool { return h.origin.gets.Load() == 2 })
 	h.settle()
 	r := h.get("/avatar/web/late?format=png&size=10")
-	h.mustStatus(r, 200)
-	if px := pixelAt(t, r.body, 5, 5); !sameColour(px, green) {
-		t.Fatalf("after negative_ttl the new avatar was not served: %v", px)
-	}
+	mustShow(h, r, 5, 5, green) // after negative_ttl, the new avatar
 }
 
 func TestNewSizeDoesNotRefetchOriginal(t *testing.T) {
@@ -402,10 +393,7 @@ func TestClientGivingUpDoesNotFailOthers(t *testing.T) {
 	}
 	close(release)
 	r := <-patient
-	h.mustStatus(r, 200)
-	if px := pixelAt(t, r.body, 15, 15); !sameColour(px, green) {
-		t.Fatalf("patient client got %v", px)
-	}
+	mustShow(h, r, 15, 15, green) // the patient client's
 }
 
 func TestStaleIsServedWhileRevalidating(t *testing.T) {

@@ -28,11 +28,9 @@ func TestOneFailingUserDoesNotOpenTheCircuit(t *testing.T) {
 		w.Write(png)
 	}))
 	t.Cleanup(slow.Close)
-	h := newHarness(t, func(c *config.Config) {
-		c.Upstreams = append(c.Upstreams, config.Upstream{
-			Name: "slow", Kind: upstream.KindHTTP, URLTemplate: slow.URL + "/a/{user_id}",
-			Timeout: config.Duration(100 * time.Millisecond), HeaderTimeout: config.Duration(100 * time.Millisecond),
-		})
+	h := harnessWith(t, config.Upstream{
+		Name: "slow", Kind: upstream.KindHTTP, URLTemplate: slow.URL + "/a/{user_id}",
+		Timeout: config.Duration(100 * time.Millisecond), HeaderTimeout: config.Duration(100 * time.Millisecond),
 	})
 	fallback := func(path string) string {
 		t.Helper()

@@ -75,10 +75,8 @@ func multipartBody(t *testing.T, fields map[string]string, fileField, fileName s
 
 func TestBoxFlow(t *testing.T) {
 	box := fakeprovidertest.NewBox(t, "service-token", "client-token")
-	h := newHarness(t, func(c *config.Config) {
-		c.Upstreams = append(c.Upstreams, config.Upstream{
-			Name: "box", Kind: "box", BaseURL: box.BaseURL(), Token: "service-token", PassthroughPrefix: "/box",
-		})
+	h := harnessWith(t, config.Upstream{
+		Name: "box", Kind: "box", BaseURL: box.BaseURL(), Token: "service-token", PassthroughPrefix: "/box",
 	})
 	client := http.Header{"Authorization": {"Bearer client-token"}}
 	upload := func(user string, img []byte) *response {
@@ -137,10 +135,8 @@ func TestBoxFlow(t *testing.T) {
 
 func TestDocSpaceFlow(t *testing.T) {
 	ds := fakeprovidertest.NewDocSpace(t, "ds-key")
-	h := newHarness(t, func(c *config.Config) {
-		c.Upstreams = append(c.Upstreams, config.Upstream{
-			Name: "ds", Kind: "docspace", BaseURL: ds.URL(), APIKey: "ds-key", PassthroughPrefix: "/ds",
-		})
+	h := harnessWith(t, config.Upstream{
+		Name: "ds", Kind: "docspace", BaseURL: ds.URL(), APIKey: "ds-key", PassthroughPrefix: "/ds",
 	})
 	auth := http.Header{"Authorization": {"ds-key"}}
 	jsonHeader := http.Header{"Authorization": {"ds-key"}, "Content-Type": {"application/json"}}
@@ -212,10 +208,8 @@ func TestDocSpaceFlow(t *testing.T) {
 
 func TestActiveCollabFlow(t *testing.T) {
 	ac := fakeprovidertest.NewActiveCollab(t, "ac-token")
-	h := newHarness(t, func(c *config.Config) {
-		c.Upstreams = append(c.Upstreams, config.Upstream{
-			Name: "ac", Kind: "activecollab", BaseURL: ac.URL(), Token: "ac-token", PassthroughPrefix: "/ac",
-		})
+	h := harnessWith(t, config.Upstream{
+		Name: "ac", Kind: "activecollab", BaseURL: ac.URL(), Token: "ac-token", PassthroughPrefix: "/ac",
 	})
 	auth := http.Header{"X-Angie-AuthApiToken": {"ac-token"}, "Content-Type": {"application/json"}}
 	ac.AddUser("5", "Grace", "Hopper")
@@ -266,19 +260,11 @@ func TestActiveCollabFlow(t *testing.T) {
 
 func TestActiveCollabDropin(t *testing.T) {
 	ac := fakeprovidertest.NewActiveCollab(t, "ac-token")
-	h := newHarness(t, func(c *config.Config) {
-		c.Upstreams = append(c.Upstreams, config.Upstream{Name: "ac", Kind: "activecollab", BaseURL: ac.URL(), Token: "ac-token"})
-	})
+	h := harnessWith(t, config.Upstream{Name: "ac", Kind: "activecollab", BaseURL: ac.URL(), Token: "ac-token"})
 	ac.AddUser("5", "Grace", "Hopper")
 	ac.SetAvatar("5", testimages.SeededPNG("grace", 256, 256))
 	r := h.get("/proxy.php?proxy=avatar&module=system&v=current&b=DEV&user_id=5&size=40&timestamp=100")
-	h.mustStatus(r, 200)
-	if got := r.Header.Get("Cache-Control"); got != "public, max-age=31536000, immutable" {
-		t.Errorf("timestamp did not act as a version: %q", got)
-	}
-	if info := imageInfo(t, r.body); info.Width != 40 {
-		t.Errorf("drop-in size: %d", info.Width)
-	}
+	mustImage(h, r, "public, max-age=31536000, immutable", 40) // the timestamp acts as a version
 	direct := h.get("/avatar/ac/5?size=40&timestamp=100")
 	if !bytes.Equal(direct.body, r.body) {
 		t.Error("the drop-in and the avatar URL disagree")
@@ -291,9 +277,7 @@ func TestActiveCollabDropin(t *testing.T) {
 
 func TestGravatarKind(t *testing.T) {
 	g := fakeprovidertest.NewGravatar(t)
-	h := newHarness(t, func(c *config.Config) {
-		c.Upstreams = append(c.Upstreams, config.Upstream{Name: "grav", Kind: "gravatar", BaseURL: g.URL()})
-	})
+	h := harnessWith(t, config.Upstream{Name: "grav", Kind: "gravatar", BaseURL: g.URL()})
 	hash := fakeprovider.GravatarHash("someone@example.com")
 	g.SetAvatar(hash, testimages.SeededJPEG("someone", 200, 200))
 	r := h.get("/avatar/grav/" + hash + "?size=50&format=png")
@@ -312,10 +296,8 @@ func TestGravatarKind(t *testing.T) {
 // A purge that lands while a provider fetch is held must win over it.
 func TestBoxPurgeWinsOverInflightFetch(t *testing.T) {
 	box := fakeprovidertest.NewBox(t, "service-token", "client-token")
-	h := newHarness(t, func(c *config.Config) {
-		c.Upstreams = append(c.Upstreams, config.Upstream{
-			Name: "box", Kind: "box", BaseURL: box.BaseURL(), Token: "service-token", PassthroughPrefix: "/box",
-		})
+	h := harnessWith(t, config.Upstream{
+		Name: "box", Kind: "box", BaseURL: box.BaseURL(), Token: "service-token", PassthroughPrefix: "/box",
 	})
 	box.SetAvatar("7", testimages.SeededJPEG("old", 100, 100))
 	gate := box.Hold(fakeprovider.BoxGetAvatar)
@@ -340,9 +322,7 @@ func TestBoxPurgeWinsOverInflightFetch(t *testing.T) {
 // Discourse's gravatar_base_url on the Gravatar-shaped face.
 func TestGravatarCompatibleURLs(t *testing.T) {
 	g := fakeprovidertest.NewGravatar(t)
-	h := newHarness(t, func(c *config.Config) {
-		c.Upstreams = append(c.Upstreams, config.Upstream{Name: "grav", Kind: "gravatar", BaseURL: g.URL()})
-	})
+	h := harnessWith(t, config.Upstream{Name: "grav", Kind: "gravatar", BaseURL: g.URL()})
 	hash := fakeprovider.GravatarHash("someone@example.com")
 	g.SetAvatar(hash, testimages.SeededJPEG("someone", 200, 200))
 	for path, edge := range map[string]int{

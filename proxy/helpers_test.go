@@ -145,6 +145,12 @@ func (c *fakeClock) Advance(d time.Duration) {
 	c.now = c.now.Add(d)
 }
 
+// harnessWith is newHarness with u added to the upstreams.
+func harnessWith(t *testing.T, u config.Upstream) *harness {
+	t.Helper()
+	return newHarness(t, func(c *config.Config) { c.Upstreams = append(c.Upstreams, u) })
+}
+
 func newHarness(t *testing.T, tweak func(*config.Config)) *harness {
 	t.Helper()
 	h := &harness{t: t, origin: newOrigin(t), dir: t.TempDir(), clock: &fakeClock{now: time.Now()}}
@@ -233,6 +239,27 @@ func truncate(b []byte) string {
 		return string(b[:200]) + "..."
 	}
 	return string(b)
+}
+
+// mustImage checks r is a 200 with cacheControl, of an image width pixels wide.
+func mustImage(h *harness, r *response, cacheControl string, width int) {
+	h.t.Helper()
+	h.mustStatus(r, 200)
+	if got := r.Header.Get("Cache-Control"); got != cacheControl {
+		h.t.Errorf("Cache-Control %q, want %q", got, cacheControl)
+	}
+	if info := imageInfo(h.t, r.body); info.Width != width {
+		h.t.Errorf("image is %d wide, want %d", info.Width, width)
+	}
+}
+
+// mustShow checks r is a 200 whose image has want at (x, y).
+func mustShow(h *harness, r *response, x, y int, want color.NRGBA) {
+	h.t.Helper()
+	h.mustStatus(r, 200)
+	if px := pixelAt(h.t, r.body, x, y); !sameColour(px, want) {
+		h.t.Fatalf("pixel (%d,%d) = %v, want %v", x, y, px, want)
+	}
 }
 
 // imageInfo decodes a response body's format and dimensions from its header.

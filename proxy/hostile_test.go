@@ -67,9 +67,7 @@ func TestHostileUpstreams(t *testing.T) {
 // A decompression bomb is refused from its header, before any decode.
 func TestPixelBombRefusedFast(t *testing.T) {
 	srv := hostileOrigin(t)
-	h := newHarness(t, func(c *config.Config) {
-		c.Upstreams = append(c.Upstreams, config.Upstream{Name: "evil", Kind: "http", URLTemplate: srv.URL + "/a/{user_id}"})
-	})
+	h := harnessWith(t, config.Upstream{Name: "evil", Kind: "http", URLTemplate: srv.URL + "/a/{user_id}"})
 	var before runtime.MemStats
 	runtime.ReadMemStats(&before)
 	for i := range 20 {

@@ -25,10 +25,8 @@ func TestInitialsRememberAFailedNameLookup(t *testing.T) {
 		http.Error(w, "down", http.StatusInternalServerError)
 	}))
 	t.Cleanup(failing.Close)
-	h := newHarness(t, func(c *config.Config) {
-		c.Upstreams = append(c.Upstreams, config.Upstream{
-			Name: "ds", Kind: upstream.KindDocSpace, BaseURL: failing.URL, APIKey: dsKey,
-		})
+	h := harnessWith(t, config.Upstream{
+		Name: "ds", Kind: upstream.KindDocSpace, BaseURL: failing.URL, APIKey: dsKey,
 	})
 	for i := range 20 {
 		r := h.get(fmt.Sprintf("/avatar/ds/u1?d=initials&format=png&size=%d", 20+i))
@@ -45,10 +43,8 @@ func TestInitialsRememberAFailedNameLookup(t *testing.T) {
 func TestInitialsRememberTheName(t *testing.T) {
 	ds := fakeprovidertest.NewDocSpace(t, dsKey)
 	ds.AddPerson("u1", "Ada", "Lovelace")
-	h := newHarness(t, func(c *config.Config) {
-		c.Upstreams = append(c.Upstreams, config.Upstream{
-			Name: "ds", Kind: upstream.KindDocSpace, BaseURL: ds.URL(), APIKey: dsKey,
-		})
+	h := harnessWith(t, config.Upstream{
+		Name: "ds", Kind: upstream.KindDocSpace, BaseURL: ds.URL(), APIKey: dsKey,
 	})
 	lookups := func() int {
 		n := 0

@@ -15,10 +15,8 @@ import (
 // "%61lice", not "alice".
 func TestPassthroughPurgesTheUserTheUpstreamChanged(t *testing.T) {
 	box := fakeprovidertest.NewBox(t, "service-token", "client-token")
-	h := newHarness(t, func(c *config.Config) {
-		c.Upstreams = append(c.Upstreams, config.Upstream{
-			Name: "box", Kind: "box", BaseURL: box.BaseURL(), Token: "service-token", PassthroughPrefix: "/box",
-		})
+	h := harnessWith(t, config.Upstream{
+		Name: "box", Kind: "box", BaseURL: box.BaseURL(), Token: "service-token", PassthroughPrefix: "/box",
 	})
 	box.SetAvatar("%61lice", testimages.SeededJPEG("before", 120, 120))
 	box.SetAvatar("alice", testimages.SeededJPEG("alice", 120, 120))
@@ -40,10 +38,8 @@ func TestPassthroughPurgesTheUserTheUpstreamChanged(t *testing.T) {
 // forwarded: the upstream could resolve them out of base_url's path.
 func TestPassthroughRefusesDotSegments(t *testing.T) {
 	box := fakeprovidertest.NewBox(t, "service-token", "client-token")
-	h := newHarness(t, func(c *config.Config) {
-		c.Upstreams = append(c.Upstreams, config.Upstream{
-			Name: "box", Kind: "box", BaseURL: box.BaseURL(), Token: "service-token", PassthroughPrefix: "/box",
-		})
+	h := harnessWith(t, config.Upstream{
+		Name: "box", Kind: "box", BaseURL: box.BaseURL(), Token: "service-token", PassthroughPrefix: "/box",
 	})
 	client := http.Header{"Authorization": {"Bearer client-token"}}
 	for _, path := range []string{

@@ -25,13 +25,21 @@ func replicaPair(t *testing.T) (a, b *harness) {
 	return a, b
 }
 
+// getFromBoth gives user an avatar at a's origin, then gets path from a
+// and from b, each a 200.
+func getFromBoth(a, b *harness, user, path string) (fromA, fromB *response) {
+	a.t.Helper()
+	a.origin.set(user, testimages.PNG(testimages.Solid(120, 120, color.NRGBA{R: 200, A: 255})))
+	fromA = a.get(path)
+	a.mustStatus(fromA, 200)
+	fromB = b.get(path)
+	b.mustStatus(fromB, 200)
+	return fromA, fromB
+}
+
 func TestSharedTierServesEveryReplicaFromOneFetch(t *testing.T) {
 	a, b := replicaPair(t)
-	a.origin.set("u1", testimages.PNG(testimages.Solid(120, 120, color.NRGBA{R: 200, A: 255})))
-	ra := a.get("/avatar/web/u1?size=40&format=png")
-	a.mustStatus(ra, 200)
-	rb := b.get("/avatar/web/u1?size=40&format=png")
-	b.mustStatus(rb, 200)
+	ra, rb := getFromBoth(a, b, "u1", "/avatar/web/u1?size=40&format=png")
 	if ra.Header.Get("ETag") != rb.Header.Get("ETag") {
 		t.Fatalf("replicas serve ETags %s and %s", ra.Header.Get("ETag"), rb.Header.Get("ETag"))
 	}
@@ -55,11 +63,7 @@ func TestSharedTierServesEveryReplicaFromOneFetch(t *testing.T) {
 // token as immutable without asking the upstream.
 func TestSharedVersionTokensTravelWithTheOriginal(t *testing.T) {
 	a, b := replicaPair(t)
-	a.origin.set("u2", testimages.PNG(testimages.Solid(120, 120, color.NRGBA{R: 200, A: 255})))
-	first := a.get("/avatar/web/u2?size=40&format=png&v=1")
-	a.mustStatus(first, 200)
-	onB := b.get("/avatar/web/u2?size=40&format=png&v=1")
-	b.mustStatus(onB, 200)
+	first, onB := getFromBoth(a, b, "u2", "/avatar/web/u2?size=40&format=png&v=1")
 	if n := a.origin.gets.Load(); n != 1 {
 		t.Fatalf("v=1 on two replicas asked the origin %d times, want once", n)
 	}

@@ -226,9 +226,7 @@ func TestPurgedUserStaysPurgedWhenItsRecordIsDropped(t *testing.T) {
 
 func TestUserIDLimit(t *testing.T) {
 	ac := fakeprovidertest.NewActiveCollab(t, "ac-token")
-	h := newHarness(t, func(c *config.Config) {
-		c.Upstreams = append(c.Upstreams, config.Upstream{Name: "ac", Kind: "activecollab", BaseURL: ac.URL(), Token: "ac-token"})
-	})
+	h := harnessWith(t, config.Upstream{Name: "ac", Kind: "activecollab", BaseURL: ac.URL(), Token: "ac-token"})
 	at, over := strings.Repeat("a", maxUserIDLen), strings.Repeat("a", maxUserIDLen+1)
 	h.mustStatus(h.get("/avatar/web/"+at+"?size=20"), 200) // the default
 	for _, path := range []string{

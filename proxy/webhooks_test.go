@@ -44,10 +44,8 @@ func (h *harness) postWebhook(upstream string, header http.Header, body []byte) 
 // DocSpace, whose webhook secret is secret.
 func docSpaceHarness(t *testing.T, secret string) (*harness, *fakeprovider.DocSpace) {
 	ds := fakeprovidertest.NewDocSpace(t, dsKey)
-	h := newHarness(t, func(c *config.Config) {
-		c.Upstreams = append(c.Upstreams, config.Upstream{
-			Name: "ds", Kind: upstream.KindDocSpace, BaseURL: ds.URL(), APIKey: dsKey, WebhookSecret: secret,
-		})
+	h := harnessWith(t, config.Upstream{
+		Name: "ds", Kind: upstream.KindDocSpace, BaseURL: ds.URL(), APIKey: dsKey, WebhookSecret: secret,
 	})
 	return h, ds
 }
@@ -56,10 +54,8 @@ func docSpaceHarness(t *testing.T, secret string) (*harness, *fakeprovider.DocSp
 // fake ActiveCollab, whose webhook secret is secret.
 func activeCollabHarness(t *testing.T, secret string) (*harness, *fakeprovider.ActiveCollab) {
 	ac := fakeprovidertest.NewActiveCollab(t, acToken)
-	h := newHarness(t, func(c *config.Config) {
-		c.Upstreams = append(c.Upstreams, config.Upstream{
-			Name: "ac", Kind: upstream.KindActiveCollab, BaseURL: ac.URL(), Token: acToken, WebhookSecret: secret,
-		})
+	h := harnessWith(t, config.Upstream{
+		Name: "ac", Kind: upstream.KindActiveCollab, BaseURL: ac.URL(), Token: acToken, WebhookSecret: secret,
 	})
 	return h, ac
 }
@@ -153,20 +149,33 @@ func webhookInvalidations(h *harness, upstream string) string {
 	return "0"
 }
 
-func TestDocSpaceUserUpdatedPurges(t *testing.T) {
+// mustInvalidations checks the count of webhook invalidations of upstream.
+func mustInvalidations(h *harness, upstream, want string) {
+	h.t.Helper()
+	if n := webhookInvalidations(h, upstream); n != want {
+		h.t.Errorf("webhook invalidations: %s, want %s", n, want)
+	}
+}
+
+// staleDocSpaceAvatar returns a harness with dsUser's green photo cached
+// at path and the photo at DocSpace since changed to red.
+func staleDocSpaceAvatar(t *testing.T) (*harness, string) {
+	t.Helper()
 	h, ds := docSpaceHarness(t, dsHook)
 	ds.SetPhoto(dsUser, testimages.PNG(testimages.Solid(64, 64, green)))
 	path := "/avatar/ds/" + dsUser + "?size=20&format=png"
 	cacheAvatar(h, path, green)
-
 	ds.SetPhoto(dsUser, testimages.PNG(testimages.Solid(64, 64, red)))
+	return h, path
+}
+
+func TestDocSpaceUserUpdatedPurges(t *testing.T) {
+	h, path := staleDocSpaceAvatar(t)
 	body := docSpaceEvent(t, "user.updated", docSpaceUserPayload(dsUser))
 	h.mustStatus(h.postWebhook("ds", signDocSpace(dsHook, body), body), 204)
 
 	mustBeRefetched(h, path, red)
-	if n := webhookInvalidations(h, "ds"); n != "1" {
-		t.Errorf("webhook invalidations: %s, want 1", n)
-	}
+	mustInvalidations(h, "ds", "1")
 }
 
 func TestDocSpaceWebhookAuthentication(t *testing.T) {
@@ -302,11 +311,7 @@ func TestWebhookBadPayloads(t *testing.T) {
 }
 
 func TestWebhookOtherEventsAreIgnored(t *testing.T) {
-	h, ds := docSpaceHarness(t, dsHook)
-	ds.SetPhoto(dsUser, testimages.PNG(testimages.Solid(64, 64, green)))
-	path := "/avatar/ds/" + dsUser + "?size=20&format=png"
-	cacheAvatar(h, path, green)
-	ds.SetPhoto(dsUser, testimages.PNG(testimages.Solid(64, 64, red)))
+	h, path := staleDocSpaceAvatar(t)
 
 	for _, body := range [][]byte{
 		docSpaceEvent(t, "user.created", docSpaceUserPayload(dsUser)),
@@ -316,17 +321,24 @@ func TestWebhookOtherEventsAreIgnored(t *testing.T) {
 		h.mustStatus(h.postWebhook("ds", signDocSpace(dsHook, body), body), 204)
 	}
 	mustStillBeCached(h, path, green)
-	if n := webhookInvalidations(h, "ds"); n != "0" {
-		t.Errorf("webhook invalidations: %s, want 0", n)
-	}
+	mustInvalidations(h, "ds", "0")
+}
+
+// staleActiveCollabAvatar returns a harness that has cached user id's
+// avatar, all of colour cached, at path, and has since changed the avatar
+// at ActiveCollab to colour now.
+func staleActiveCollabAvatar(t *testing.T, id string, cached, now color.NRGBA) (*harness, string) {
+	t.Helper()
+	h, ac := activeCollabHarness(t, acHook)
+	ac.SetAvatar(id, testimages.PNG(testimages.Solid(64, 64, cached)))
+	path := "/avatar/ac/" + id + "?size=20&format=png"
+	cacheAvatar(h, path, cached)
+	ac.SetAvatar(id, testimages.PNG(testimages.Solid(64, 64, now)))
+	return h, path
 }
 
 func TestActiveCollabUserUpdatedPurges(t *testing.T) {
-	h, ac := activeCollabHarness(t, acHook)
-	ac.SetAvatar("42", testimages.PNG(testimages.Solid(64, 64, green)))
-	path := "/avatar/ac/42?size=20&format=png"
-	cacheAvatar(h, path, green)
-	ac.SetAvatar("42", testimages.PNG(testimages.Solid(64, 64, red)))
+	h, path := staleActiveCollabAvatar(t, "42", green, red)
 
 	user := map[string]any{"id": 42, "class": "Member", "first_name": "Jane", "last_name": "Doe", "email": "jane@example.com"}
 	body := activeCollabEvent(t, "UserUpdated", user)
@@ -347,9 +359,7 @@ func TestActiveCollabUserUpdatedPurges(t *testing.T) {
 
 	h.mustStatus(h.postWebhook("ac", http.Header{"X-Angie-Webhooksecret": {acHook}}, body), 204)
 	mustBeRefetched(h, path, red)
-	if n := webhookInvalidations(h, "ac"); n != "1" {
-		t.Errorf("webhook invalidations: %s, want 1", n)
-	}
+	mustInvalidations(h, "ac", "1")
 }
 
 func TestActiveCollabBadPayloads(t *testing.T) {
@@ -373,11 +383,7 @@ func TestActiveCollabBadPayloads(t *testing.T) {
 
 // The shared-secret alternative works for any kind that takes webhooks.
 func TestWebhookBearerAlternative(t *testing.T) {
-	h, ac := activeCollabHarness(t, acHook)
-	ac.SetAvatar("7", testimages.PNG(testimages.Solid(64, 64, blue)))
-	path := "/avatar/ac/7?size=20&format=png"
-	cacheAvatar(h, path, blue)
-	ac.SetAvatar("7", testimages.PNG(testimages.Solid(64, 64, green)))
+	h, path := staleActiveCollabAvatar(t, "7", blue, green)
 
 	body := activeCollabEvent(t, "UserUpdated", map[string]any{"id": 7, "class": "Member"})
 	h.mustStatus(h.postWebhook("ac", http.Header{"Authorization": {"Bearer wrong"}}, body), 401)
@@ -414,9 +420,7 @@ func TestDocSpaceWebhookReplays(t *testing.T) {
 	// Another event about the same user still purges.
 	next := docSpaceEvent(t, "user.updated", docSpaceUserPayload(dsUser))
 	h.mustStatus(h.postWebhook("ds", signDocSpace(dsHook, next), next), 204)
-	if n := webhookInvalidations(h, "ds"); n != "2" {
-		t.Errorf("webhook invalidations: %s, want 2", n)
-	}
+	mustInvalidations(h, "ds", "2")
 }
 
 // The memory of deliveries stays within its byte bound under a flood of
