@@ -149,6 +149,15 @@ func webhookInvalidations(h *harness, upstream string) string {
 	return "0"
 }
 
+// makeStale has set give the user an avatar of colour cached, caches it
+// at path, then has set change the avatar to colour now.
+func makeStale(h *harness, path string, set func(png []byte), cached, now color.NRGBA) {
+	h.t.Helper()
+	set(testimages.PNG(testimages.Solid(64, 64, cached)))
+	cacheAvatar(h, path, cached)
+	set(testimages.PNG(testimages.Solid(64, 64, now)))
+}
+
 // mustInvalidations checks the count of webhook invalidations of upstream.
 func mustInvalidations(h *harness, upstream, want string) {
 	h.t.Helper()
@@ -157,20 +166,10 @@ func mustInvalidations(h *harness, upstream, want string) {
 	}
 }
 
-// staleDocSpaceAvatar returns a harness with dsUser's green photo cached
-// at path and the photo at DocSpace since changed to red.
-func staleDocSpaceAvatar(t *testing.T) (*harness, string) {
-	t.Helper()
-	h, ds := docSpaceHarness(t, dsHook)
-	ds.SetPhoto(dsUser, testimages.PNG(testimages.Solid(64, 64, green)))
-	path := "/avatar/ds/" + dsUser + "?size=20&format=png"
-	cacheAvatar(h, path, green)
-	ds.SetPhoto(dsUser, testimages.PNG(testimages.Solid(64, 64, red)))
-	return h, path
-}
-
 func TestDocSpaceUserUpdatedPurges(t *testing.T) {
-	h, path := staleDocSpaceAvatar(t)
+	h, ds := docSpaceHarness(t, dsHook)
+	path := "/avatar/ds/" + dsUser + "?size=20&format=png"
+	makeStale(h, path, func(png []byte) { ds.SetPhoto(dsUser, png) }, green, red)
 	body := docSpaceEvent(t, "user.updated", docSpaceUserPayload(dsUser))
 	h.mustStatus(h.postWebhook("ds", signDocSpace(dsHook, body), body), 204)
 
@@ -311,7 +310,9 @@ func TestWebhookBadPayloads(t *testing.T) {
 }
 
 func TestWebhookOtherEventsAreIgnored(t *testing.T) {
-	h, path := staleDocSpaceAvatar(t)
+	h, ds := docSpaceHarness(t, dsHook)
+	path := "/avatar/ds/" + dsUser + "?size=20&format=png"
+	makeStale(h, path, func(png []byte) { ds.SetPhoto(dsUser, png) }, green, red)
 
 	for _, body := range [][]byte{
 		docSpaceEvent(t, "user.created", docSpaceUserPayload(dsUser)),
@@ -324,21 +325,10 @@ func TestWebhookOtherEventsAreIgnored(t *testing.T) {
 	mustInvalidations(h, "ds", "0")
 }
 
-// staleActiveCollabAvatar returns a harness that has cached user id's
-// avatar, all of colour cached, at path, and has since changed the avatar
-// at ActiveCollab to colour now.
-func staleActiveCollabAvatar(t *testing.T, id string, cached, now color.NRGBA) (*harness, string) {
-	t.Helper()
-	h, ac := activeCollabHarness(t, acHook)
-	ac.SetAvatar(id, testimages.PNG(testimages.Solid(64, 64, cached)))
-	path := "/avatar/ac/" + id + "?size=20&format=png"
-	cacheAvatar(h, path, cached)
-	ac.SetAvatar(id, testimages.PNG(testimages.Solid(64, 64, now)))
-	return h, path
-}
-
 func TestActiveCollabUserUpdatedPurges(t *testing.T) {
-	h, path := staleActiveCollabAvatar(t, "42", green, red)
+	h, ac := activeCollabHarness(t, acHook)
+	path := "/avatar/ac/42?size=20&format=png"
+	makeStale(h, path, func(png []byte) { ac.SetAvatar("42", png) }, green, red)
 
 	user := map[string]any{"id": 42, "class": "Member", "first_name": "Jane", "last_name": "Doe", "email": "jane@example.com"}
 	body := activeCollabEvent(t, "UserUpdated", user)
@@ -383,7 +373,9 @@ func TestActiveCollabBadPayloads(t *testing.T) {
 
 // The shared-secret alternative works for any kind that takes webhooks.
 func TestWebhookBearerAlternative(t *testing.T) {
-	h, path := staleActiveCollabAvatar(t, "7", blue, green)
+	h, ac := activeCollabHarness(t, acHook)
+	path := "/avatar/ac/7?size=20&format=png"
+	makeStale(h, path, func(png []byte) { ac.SetAvatar("7", png) }, blue, green)
 
 	body := activeCollabEvent(t, "UserUpdated", map[string]any{"id": 7, "class": "Member"})
 	h.mustStatus(h.postWebhook("ac", http.Header{"Authorization": {"Bearer wrong"}}, body), 401)
