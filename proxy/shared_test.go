@@ -16,7 +16,12 @@ import (
 func replicaPair(t *testing.T) (a, b *harness) {
 	t.Helper()
 	_, addr := testproc.Redis(t)
-	withRedis := func(c *config.Config) { c.Cache.RedisURL = "redis://" + addr }
+	withRedis := func(c *config.Config) {
+		c.Cache.RedisURL = "redis://" + addr
+		// Timeouts are not the subject here: a loaded machine must not
+		// send a replica to memory-only service mid-test.
+		c.Cache.RedisTimeout = config.Duration(time.Second)
+	}
 	a = newHarness(t, withRedis)
 	b = newHarness(t, func(c *config.Config) {
 		withRedis(c)
