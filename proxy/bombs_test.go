@@ -2,15 +2,13 @@ package proxy
 
 import (
 	"bytes"
-	"compress/zlib"
 	"context"
 	"encoding/binary"
-	"hash/crc32"
 	"image/color"
-	"io"
 	"testing"
 
 	"github.com/avatarproxy/avatarproxy/config"
+	"github.com/avatarproxy/avatarproxy/internal/bombs"
 	"github.com/avatarproxy/avatarproxy/internal/testimages"
 	"github.com/avatarproxy/avatarproxy/resize"
 )
@@ -40,14 +38,14 @@ func TestImageBombsAndTruncationsAreRefused(t *testing.T) {
 		"avif-lying":  {claimIspe(encodeWith(t, resize.AVIF, 250), 250, 240), "unsupported-image"},
 		"webp-frames": {animatedWebP(t, 8, frames...), "too-large"},
 		// 160,000 pixels, within the pixel limit; 1,280,000 bytes decoded.
-		"png-16bit":     {rgba16PNG(t, 400, 400), "too-large"},
+		"png-16bit":     {bombs.RGBA16PNG(400, 400), "too-large"},
 		"gif-truncated": {animation[:len(animation)*3/4], "bad-image"},
 	}
 	for user, c := range bodies {
 		h.origin.set(user, c.body)
 	}
 	h.origin.set("webp-ok", animatedWebP(t, 8, frames[:resize.MaxFrames]...))
-	h.origin.set("png-ok", rgba16PNG(t, 350, 350)) // 980,000 bytes decoded
+	h.origin.set("png-ok", bombs.RGBA16PNG(350, 350)) // 980,000 bytes decoded
 
 	for user, c := range bodies {
 		for range 2 { // and again, from whatever was cached
@@ -74,7 +72,7 @@ func TestImageBombsAndTruncationsAreRefused(t *testing.T) {
 // by the default limits; it is a real, decodable file.
 func TestDefaultLimitsRefuseSixteenBitPNGBomb(t *testing.T) {
 	h := newHarness(t, nil)
-	h.origin.set("bomb", rgba16PNG(t, 6300, 6300))
+	h.origin.set("bomb", bombs.RGBA16PNG(6300, 6300))
 	r := h.get("/avatar/web/bomb?size=64&format=png")
 	h.mustStatus(r, 200)
 	if got := r.Header.Get("X-Avatar-Fallback"); got != "too-large" {
@@ -110,29 +108,15 @@ func claimIspe(src []byte, from, to uint32) []byte {
 // given colours, each a lossy frame made by the proxy's resizer.
 func animatedWebP(t *testing.T, edge int, colours ...color.Color) []byte {
 	t.Helper()
-	chunk := func(typ string, payload ...[]byte) []byte {
-		body := bytes.Join(payload, nil)
-		b := binary.LittleEndian.AppendUint32([]byte(typ), uint32(len(body)))
-		if b = append(b, body...); len(body)%2 == 1 {
-			b = append(b, 0)
+	made := map[color.Color][]byte{}
+	frames := make([][]byte, len(colours))
+	for i, c := range colours {
+		if made[c] == nil {
+			made[c] = lossyFrame(t, c, edge)
 		}
-		return b
+		frames[i] = made[c]
 	}
-	uint24 := func(v int) []byte { return []byte{byte(v), byte(v >> 8), byte(v >> 16)} }
-	frames := map[color.Color][]byte{}
-	body := [][]byte{
-		[]byte("WEBP"),
-		chunk("VP8X", []byte{0x02, 0, 0, 0}, uint24(edge-1), uint24(edge-1)), // animation
-		chunk("ANIM", make([]byte, 6)),
-	}
-	for _, c := range colours {
-		if frames[c] == nil {
-			frames[c] = lossyFrame(t, c, edge)
-		}
-		header := bytes.Join([][]byte{uint24(0), uint24(0), uint24(edge - 1), uint24(edge - 1), uint24(100), {0}}, nil)
-		body = append(body, chunk("ANMF", header, frames[c]))
-	}
-	return chunk("RIFF", body...)
+	return bombs.AnimatedWebP(edge, edge, frames...)
 }
 
 // lossyFrame returns the VP8 chunk of an opaque WebP of colour c made by
@@ -154,52 +138,4 @@ func lossyFrame(t *testing.T, c color.Color, edge int) []byte {
 	}
 	t.Fatal("the resizer wrote no VP8 chunk")
 	return nil
-}
-
-// rgba16PNG returns a w x h transparent black PNG of 16-bit RGBA samples,
-// Adam7-interlaced, so that libvips must decode it whole.
-func rgba16PNG(t *testing.T, w, h int) []byte {
-	t.Helper()
-	var idat bytes.Buffer
-	z, err := zlib.NewWriterLevel(&idat, zlib.BestSpeed)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Each pass's rows: a filter byte and 8 bytes a pixel, all zero.
-	passes := [7][4]int{{0, 0, 8, 8}, {4, 0, 8, 8}, {0, 4, 4, 8}, {2, 0, 4, 4}, {0, 2, 2, 4}, {1, 0, 2, 2}, {0, 1, 1, 2}}
-	var raw int64
-	for _, p := range passes {
-		cols := (w - p[0] + p[2] - 1) / p[2]
-		rows := (h - p[1] + p[3] - 1) / p[3]
-		if cols > 0 && rows > 0 {
-			raw += int64(rows) * int64(1+8*cols)
-		}
-	}
-	if _, err := io.Copy(z, io.LimitReader(zeroReader{}, raw)); err != nil {
-		t.Fatal(err)
-	}
-	if err := z.Close(); err != nil {
-		t.Fatal(err)
-	}
-
-	out := []byte("\x89PNG\r\n\x1a\n")
-	chunk := func(typ string, data []byte) {
-		out = binary.BigEndian.AppendUint32(out, uint32(len(data)))
-		start := len(out)
-		out = append(append(out, typ...), data...)
-		out = binary.BigEndian.AppendUint32(out, crc32.ChecksumIEEE(out[start:]))
-	}
-	ihdr := binary.BigEndian.AppendUint32(nil, uint32(w))
-	ihdr = binary.BigEndian.AppendUint32(ihdr, uint32(h))
-	chunk("IHDR", append(ihdr, 16, 6, 0, 0, 1)) // 16-bit RGBA, interlaced
-	chunk("IDAT", idat.Bytes())
-	chunk("IEND", nil)
-	return out
-}
-
-type zeroReader struct{}
-
-func (zeroReader) Read(p []byte) (int, error) {
-	clear(p)
-	return len(p), nil
 }

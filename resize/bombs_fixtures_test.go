@@ -8,97 +8,11 @@ import (
 
 	"github.com/h2non/bimg"
 
+	"github.com/avatarproxy/avatarproxy/internal/bombs"
 	"github.com/avatarproxy/avatarproxy/internal/testimages"
 )
 
 // Generators of the codec headers and containers the bomb tests forge.
-
-// bitWriter writes most-significant-bit-first fields.
-type bitWriter struct {
-	b []byte
-	n int // bits written
-}
-
-func (w *bitWriter) bits(v uint64, n int) {
-	for i := n - 1; i >= 0; i-- {
-		if w.n%8 == 0 {
-			w.b = append(w.b, 0)
-		}
-		w.b[len(w.b)-1] |= byte(v>>i&1) << (7 - w.n%8)
-		w.n++
-	}
-}
-
-func (w *bitWriter) flag(v bool) {
-	if v {
-		w.bits(1, 1)
-	} else {
-		w.bits(0, 1)
-	}
-}
-
-// golomb writes an Exp-Golomb code (HEVC's ue(v)).
-func (w *bitWriter) golomb(v uint32) {
-	x := uint64(v) + 1
-	n := 0
-	for x>>n > 1 {
-		n++
-	}
-	w.bits(0, n)
-	w.bits(x, n+1)
-}
-
-// trailing writes the stop bit and pads to a byte.
-func (w *bitWriter) trailing() []byte {
-	w.bits(1, 1)
-	for w.n%8 != 0 {
-		w.bits(0, 1)
-	}
-	return w.b
-}
-
-// av1SequenceHeader returns a sequence header OBU whose maximum frame is
-// w x h. The full form carries timing, decoder model and two operating
-// points; the reduced form is what still images usually carry.
-func av1SequenceHeader(w, h uint32, reduced bool) []byte {
-	var bw bitWriter
-	bw.bits(0, 3) // seq_profile
-	bw.flag(true) // still_picture
-	bw.flag(reduced)
-	if reduced {
-		bw.bits(8, 5) // seq_level_idx[0]
-	} else {
-		bw.flag(true)       // timing_info_present_flag
-		bw.bits(1, 32)      // num_units_in_display_tick
-		bw.bits(30, 32)     // time_scale
-		bw.flag(true)       // equal_picture_interval
-		bw.bits(0b00100, 5) // num_ticks_per_picture_minus_1: uvlc 3
-		bw.flag(true)       // decoder_model_info_present_flag
-		bw.bits(4, 5)       // buffer_delay_length_minus_1
-		bw.bits(1, 32)      // num_units_in_decoding_tick
-		bw.bits(9, 5)       // buffer_removal_time_length_minus_1
-		bw.bits(9, 5)       // frame_presentation_time_length_minus_1
-		bw.flag(true)       // initial_display_delay_present_flag
-		bw.bits(1, 5)       // operating_points_cnt_minus_1
-		for _, level := range []uint64{8, 4} {
-			bw.bits(0, 12)    // operating_point_idc
-			bw.bits(level, 5) // seq_level_idx
-			if level > 7 {
-				bw.flag(false) // seq_tier
-			}
-			bw.flag(true)     // decoder_model_present_for_this_op
-			bw.bits(0, 2*5+1) // decoder and encoder buffer delays, low delay
-			bw.flag(true)     // initial_display_delay_present_for_this_op
-			bw.bits(9, 4)     // initial_display_delay_minus_1
-		}
-	}
-	bw.bits(15, 4) // frame_width_bits_minus_1
-	bw.bits(15, 4) // frame_height_bits_minus_1
-	bw.bits(uint64(w-1), 16)
-	bw.bits(uint64(h-1), 16)
-	payload := bw.trailing()
-	return append([]byte{obuSequenceHeader<<3 | 0x02, byte(len(payload))}, payload...)
-}
 
 // av1C returns an AV1 codec configuration property holding obus.
 func av1C(obus ...[]byte) []byte {
@@ -110,35 +24,35 @@ func av1C(obus ...[]byte) []byte {
 // conformance window, with emulation prevention bytes inserted.
 func spsNAL(w, h uint32) []byte {
 	codedW, codedH := (w+7)/8*8, (h+7)/8*8
-	var bw bitWriter
-	bw.bits(0, 4) // sps_video_parameter_set_id
-	bw.bits(1, 3) // sps_max_sub_layers_minus1
-	bw.flag(true) // sps_temporal_id_nesting_flag
+	var bw bombs.BitWriter
+	bw.Bits(0, 4) // sps_video_parameter_set_id
+	bw.Bits(1, 3) // sps_max_sub_layers_minus1
+	bw.Flag(true) // sps_temporal_id_nesting_flag
 	// profile_tier_level: Main profile, its zeros need escaping.
-	bw.bits(0, 2)
-	bw.bits(0, 1)
-	bw.bits(1, 5)
-	bw.bits(0x60000000, 32)
-	bw.bits(0b1001, 4)
-	bw.bits(0, 44)
-	bw.bits(93, 8)              // general_level_idc
-	bw.flag(true)               // sub_layer_profile_present_flag[0]
-	bw.flag(true)               // sub_layer_level_present_flag[0]
-	bw.bits(0, 2*(8-1))         // reserved_zero_2bits
-	bw.bits(0, 88)              // sub-layer profile
-	bw.bits(90, 8)              // sub-layer level
-	bw.golomb(0)                // sps_seq_parameter_set_id
-	bw.golomb(1)                // chroma_format_idc: 4:2:0
-	bw.golomb(codedW)           // pic_width_in_luma_samples
-	bw.golomb(codedH)           // pic_height_in_luma_samples
-	bw.flag(true)               // conformance_window_flag
-	bw.golomb(0)                // left
-	bw.golomb((codedW - w) / 2) // right, in chroma samples
-	bw.golomb(0)                // top
-	bw.golomb((codedH - h) / 2) // bottom
-	bw.golomb(0)                // bit_depth_luma_minus8
-	bw.golomb(0)                // bit_depth_chroma_minus8
-	rbsp := bw.trailing()
+	bw.Bits(0, 2)
+	bw.Bits(0, 1)
+	bw.Bits(1, 5)
+	bw.Bits(0x60000000, 32)
+	bw.Bits(0b1001, 4)
+	bw.Bits(0, 44)
+	bw.Bits(93, 8)              // general_level_idc
+	bw.Flag(true)               // sub_layer_profile_present_flag[0]
+	bw.Flag(true)               // sub_layer_level_present_flag[0]
+	bw.Bits(0, 2*(8-1))         // reserved_zero_2bits
+	bw.Bits(0, 88)              // sub-layer profile
+	bw.Bits(90, 8)              // sub-layer level
+	bw.Golomb(0)                // sps_seq_parameter_set_id
+	bw.Golomb(1)                // chroma_format_idc: 4:2:0
+	bw.Golomb(codedW)           // pic_width_in_luma_samples
+	bw.Golomb(codedH)           // pic_height_in_luma_samples
+	bw.Flag(true)               // conformance_window_flag
+	bw.Golomb(0)                // left
+	bw.Golomb((codedW - w) / 2) // right, in chroma samples
+	bw.Golomb(0)                // top
+	bw.Golomb((codedH - h) / 2) // bottom
+	bw.Golomb(0)                // bit_depth_luma_minus8
+	bw.Golomb(0)                // bit_depth_chroma_minus8
+	rbsp := bw.Trailing()
 
 	nal := []byte{naluSPS << 1, 0x01}
 	zeros := 0
@@ -232,26 +146,13 @@ func vp8lFrame(t testing.TB, w, h int, c color.Color) []byte {
 // colours, in order.
 func animatedWebP(t testing.TB, w, h int, colours ...color.Color) []byte {
 	t.Helper()
-	frames := map[color.Color][]byte{}
-	chunk := func(typ string, payload ...[]byte) []byte {
-		body := bytes.Join(payload, nil)
-		b := binary.LittleEndian.AppendUint32([]byte(typ), uint32(len(body)))
-		b = append(b, body...)
-		if len(body)%2 == 1 {
-			b = append(b, 0)
+	made := map[color.Color][]byte{}
+	frames := make([][]byte, len(colours))
+	for i, c := range colours {
+		if made[c] == nil {
+			made[c] = vp8lFrame(t, w, h, c)
 		}
-		return b
+		frames[i] = made[c]
 	}
-	uint24 := func(v int) []byte { return []byte{byte(v), byte(v >> 8), byte(v >> 16)} }
-
-	vp8x := append([]byte{0x12, 0, 0, 0}, append(uint24(w-1), uint24(h-1)...)...) // animation, alpha
-	body := [][]byte{[]byte("WEBP"), chunk("VP8X", vp8x), chunk("ANIM", []byte{0, 0, 0, 0, 0, 0})}
-	for _, c := range colours {
-		if frames[c] == nil {
-			frames[c] = vp8lFrame(t, w, h, c)
-		}
-		header := bytes.Join([][]byte{uint24(0), uint24(0), uint24(w - 1), uint24(h - 1), uint24(100), {0}}, nil)
-		body = append(body, chunk("ANMF", header, frames[c]))
-	}
-	return chunk("RIFF", body...)
+	return bombs.AnimatedWebP(w, h, frames...)
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/h2non/bimg"
 
+	"github.com/avatarproxy/avatarproxy/internal/bombs"
 	"github.com/avatarproxy/avatarproxy/internal/testimages"
 )
 
@@ -62,16 +63,15 @@ func TestResizeRefusesCodedImageLargerThanClaimed(t *testing.T) {
 // Forged files: the coded size hidden where only a header parser finds it.
 func TestResizeRefusesForgedCodedSizes(t *testing.T) {
 	limits := Limits{MaxSourcePixels: 40_000_000}
-	av1Data := append([]byte{obuTemporalDelim<<3 | 0x02, 0}, av1SequenceHeader(8000, 8000, true)...)
+	av1Data := append([]byte{obuTemporalDelim<<3 | 0x02, 0}, bombs.AV1SequenceHeader(8000, 8000, true)...)
 	tiles := make([]itemAssociation, 0, 401)
 	for id := range uint32(400) {
 		tiles = append(tiles, item(id+1, 1, 2))
 	}
 	tiles = append(tiles, item(1000, 3))
 	tooLarge := map[string][]byte{
-		"hevc sps larger than ispe": heifFile("heic", 1, ispe(1000, 1000), hvcC(8000, 8000), ipma(0, 0, item(1, 1, 2))),
-		"av1 header larger than ispe": heifFile("avif", 1,
-			ispe(1000, 1000), av1C(av1SequenceHeader(8000, 8000, false)), ipma(0, 0, item(1, 1, 2))),
+		"hevc sps larger than ispe":   heifFile("heic", 1, ispe(1000, 1000), hvcC(8000, 8000), ipma(0, 0, item(1, 1, 2))),
+		"av1 header larger than ispe": bombs.AVIF(1000, 8000),
 		"av1 header only in the item data": withExtents(
 			heifFile("avif", 1, ispe(1000, 1000), av1C(), ipma(0, 0, item(1, 1, 2))),
 			[]uint16{1}, av1Data),
@@ -93,7 +93,7 @@ func TestResizeRefusesForgedCodedSizes(t *testing.T) {
 			"coded size of item 1 cannot be read",
 		},
 		"av1 headers that disagree": {
-			withExtents(heifFile("avif", 1, ispe(1000, 1000), av1C(av1SequenceHeader(1000, 1000, true)), ipma(0, 0, item(1, 1, 2))),
+			withExtents(heifFile("avif", 1, ispe(1000, 1000), av1C(bombs.AV1SequenceHeader(1000, 1000, true)), ipma(0, 0, item(1, 1, 2))),
 				[]uint16{1}, av1Data),
 			"coded headers disagree",
 		},

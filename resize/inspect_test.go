@@ -19,6 +19,7 @@ import (
 
 	"github.com/h2non/bimg"
 
+	"github.com/avatarproxy/avatarproxy/internal/bombs"
 	"github.com/avatarproxy/avatarproxy/internal/testimages"
 )
 
@@ -43,7 +44,7 @@ func TestInspect(t *testing.T) {
 			Info{HEIF, 4032, 3024, 1},
 		},
 		"avif compatible brand, wide ipma v1": {
-			heifFile("mif1", 70000, ispe(640, 480), av1C(av1SequenceHeader(640, 480, false)), ipma(1, 1, item(70000, 1, 2))),
+			heifFile("mif1", 70000, ispe(640, 480), av1C(bombs.AV1SequenceHeader(640, 480, false)), ipma(1, 1, item(70000, 1, 2))),
 			Info{AVIF, 640, 480, 1},
 		},
 	}
@@ -109,7 +110,7 @@ func TestInspectAllocatesLittle(t *testing.T) {
 	for range 100_000 {
 		many = append(many, isoBox("free", nil)...)
 	}
-	valid := heifFile("avif", 1, ispe(8, 8), av1C(av1SequenceHeader(8, 8, true)), ipma(0, 0, item(1, 1, 2)))
+	valid := heifFile("avif", 1, ispe(8, 8), av1C(bombs.AV1SequenceHeader(8, 8, true)), ipma(0, 0, item(1, 1, 2)))
 	many = append(many, valid[binary.BigEndian.Uint32(valid):]...) // its meta box
 	inputs := map[string][]byte{
 		"png 30000x30000": testimages.PNGClaiming(30000, 30000, nil),
@@ -166,10 +167,10 @@ func TestFuzzSeeds(t *testing.T) {
 		"avif":         convert(t, png, bimg.Options{Type: bimg.AVIF, Speed: 8}),
 		"heic":         convert(t, png, bimg.Options{Type: bimg.HEIF}),
 		"heif-grid":    heifFile("heic", 2, ispe(512, 512), ispe(4032, 3024), hvcC(512, 512), ipma(0, 0, item(1, 1, 3), item(2, 2))),
-		"avif-wide":    heifFile("mif1", 70000, ispe(640, 480), av1C(av1SequenceHeader(640, 480, false)), ipma(1, 1, item(70000, 1, 2))),
+		"avif-wide":    heifFile("mif1", 70000, ispe(640, 480), av1C(bombs.AV1SequenceHeader(640, 480, false)), ipma(1, 1, item(70000, 1, 2))),
 		"png-huge":     testimages.PNGClaiming(30000, 30000, nil),
 		"avif-av1-in-data": withExtents(heifFile("avif", 1, ispe(640, 480), av1C(), ipma(0, 0, item(1, 1, 2))),
-			[]uint16{1}, append([]byte{obuTemporalDelim<<3 | 0x02, 0}, av1SequenceHeader(640, 480, false)...)),
+			[]uint16{1}, append([]byte{obuTemporalDelim<<3 | 0x02, 0}, bombs.AV1SequenceHeader(640, 480, false)...)),
 		"heic-hvcc":     heifFile("heic", 1, ispe(1000, 750), hvcC(1000, 750), ipma(0, 0, item(1, 1, 2))),
 		"webp-animated": animatedWebP(t, 8, 8, red, blue),
 		"gif-animated":  twoFrameGIF(),
