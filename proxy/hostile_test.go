@@ -30,19 +30,25 @@ func TestHostileUpstreams(t *testing.T) {
 		})
 	})
 	cases := map[string]string{
-		hostile.SVG:       "unsupported-image",
-		hostile.HTML:      "unsupported-image",
-		hostile.Empty:     "unsupported-image",
-		hostile.Text:      "unsupported-image",
-		hostile.Truncated: "bad-image",
-		hostile.Corrupt:   "bad-image",
-		hostile.Bomb:      "too-large",
-		hostile.Huge:      "too-large",
-		hostile.Reset:     "unreachable",
-		hostile.Drip:      "timeout",
-		hostile.Liar:      "unreachable",
-		hostile.Status500: "status-500",
-		hostile.Frames:    "too-large",
+		hostile.SVG:        "unsupported-image",
+		hostile.HTML:       "unsupported-image",
+		hostile.Empty:      "unsupported-image",
+		hostile.Text:       "unsupported-image",
+		hostile.Truncated:  "bad-image",
+		hostile.Corrupt:    "bad-image",
+		hostile.Bomb:       "too-large",
+		hostile.Huge:       "too-large",
+		hostile.Reset:      "unreachable",
+		hostile.Drip:       "timeout",
+		hostile.Liar:       "unreachable",
+		hostile.Status500:  "status-500",
+		hostile.Frames:     "too-large",
+		hostile.AVIFBomb:   "too-large",
+		hostile.WebPFrames: "too-large",
+		hostile.PNG16:      "too-large",
+		hostile.GIFCut:     "bad-image",
+		hostile.WebPCut:    "bad-image",
+		hostile.AVIFCut:    "unsupported-image", // its boxes do not fit: a malformed header
 	}
 	for user, reason := range cases {
 		r := h.get("/avatar/evil/" + user + "?size=32&format=png")

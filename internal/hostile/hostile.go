@@ -10,11 +10,13 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/avatarproxy/avatarproxy/internal/bombs"
 	"github.com/avatarproxy/avatarproxy/internal/testimages"
 )
 
@@ -39,7 +41,18 @@ const (
 	Liar      = "liar"      // Content-Length 100 over 50 bytes
 	Frames    = "frames"    // a GIF of 3000 frames
 	Random    = "random"    // 4 KiB << n (n at most 8) of noise claiming to be a JPEG
+
+	// Bombs whose headers understate their decoding, and files cut short.
+	AVIFBomb   = "avifbomb"   // an AVIF whose ispe claims 64 x 64 over an AV1 sequence header of 8000 x 8000
+	WebPFrames = "webpframes" // an animated WebP of 1001 frames
+	PNG16      = "png16"      // a 16-bit RGBA interlaced PNG of 5000 x 5000: 25 MP, 200 MB decoded
+	GIFCut     = "gifcut"     // an animated GIF cut off in its second frame
+	WebPCut    = "webpcut"    // an animated WebP cut off in its last frame
+	AVIFCut    = "avifcut"    // an AVIF cut off in its properties
 )
+
+// BombKinds are the kinds the proxy must refuse before decoding them.
+var BombKinds = []string{Bomb, Frames, AVIFBomb, WebPFrames, PNG16, GIFCut, WebPCut, AVIFCut}
 
 // DripEvery is the pace of a Drip answer.
 const DripEvery = 200 * time.Millisecond
@@ -76,6 +89,10 @@ func New() *Origin {
 	for i := bytes.Index(corrupt, []byte("IDAT")) + 20; i < len(corrupt)-16; i++ {
 		corrupt[i] ^= 0x5a
 	}
+	animation := testimages.ManyFrames(3, 32)
+	frame := bombs.VP8LHeader(16, 16)
+	webp := bombs.AnimatedWebP(16, 16, frame, frame, frame)
+	avif := bombs.AVIF(64, 64)
 	return &Origin{
 		fixed: map[string]fixedBody{
 			HTML: {"image/png", []byte("<!doctype html><html><body>Please sign in</body></html>\n")},
@@ -88,6 +105,13 @@ func New() *Origin {
 			Bomb:      {"image/png", testimages.PixelBomb()},
 			Frames:    {"image/gif", testimages.ManyFrames(3000, 16)},
 			Drip:      {"image/jpeg", good},
+
+			AVIFBomb:   {"image/avif", bombs.AVIF(64, 8000)},
+			WebPFrames: {"image/webp", bombs.AnimatedWebP(16, 16, slices.Repeat([][]byte{frame}, 1001)...)},
+			PNG16:      {"image/png", bombs.RGBA16PNG(5000, 5000)},
+			GIFCut:     {"image/gif", animation[:len(animation)*3/4]},
+			WebPCut:    {"image/webp", webp[:len(webp)-len(frame)/2]},
+			AVIFCut:    {"image/avif", avif[:len(avif)*3/4]},
 		},
 		rendered: make(map[string][]byte),
 	}
