@@ -74,6 +74,9 @@ func send(client *http.Client, base string, c call, st *stats) (etag string, ret
 	if c.edge == 0 || resp.StatusCode != http.StatusOK {
 		return "", 0
 	}
+	if reason := resp.Header.Get("X-Avatar-Fallback"); c.fallbacks != nil && !slices.Contains(c.fallbacks, reason) {
+		st.fail("bomb-not-refused", "%s: X-Avatar-Fallback %q, want one of %v", what, reason, c.fallbacks)
+	}
 	ct := resp.Header.Get("Content-Type")
 	if !strings.HasPrefix(ct, "image/") {
 		st.fail("not-an-image", "%s with Content-Type %q", what, ct)

@@ -14,7 +14,7 @@ func TestLinksNoTestingCode(t *testing.T) {
 		t.Skip("no go command to list the packages with")
 	}
 	out, err := exec.Command("go", "list", "-deps", ".",
-		"../../internal/fakeprovider", "../../internal/hostile", "../../internal/testimages", "../../internal/process").CombinedOutput()
+		"../../internal/fakeprovider", "../../internal/hostile", "../../internal/bombs", "../../internal/testimages", "../../internal/process").CombinedOutput()
 	if err != nil {
 		t.Fatalf("go list: %v\n%s", err, out)
 	}

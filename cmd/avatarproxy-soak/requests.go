@@ -4,7 +4,11 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
+	"strings"
+
+	"github.com/avatarproxy/avatarproxy/internal/hostile"
 )
 
 // A call is one request of the load and what a correct answer looks like.
@@ -14,6 +18,9 @@ type call struct {
 	header http.Header
 	want   []int // acceptable statuses
 	edge   int   // an avatar's edge in pixels, checked on 200; 0: not an avatar
+	// fallbacks are the X-Avatar-Fallback reasons a 200 must carry; nil:
+	// not checked.
+	fallbacks []string
 }
 
 var (
@@ -27,6 +34,10 @@ var (
 	badQueries = []string{"size=0", "size=-3", "size=abc", "size=99999999999999999999", "size=2000",
 		"size=%2B64", "dpr=4", "dpr=1.5", "format=bmp", "d=robot", "crop=left", "colour=red",
 		"size=10&size=20", "v=not%20a%20token", "v=1&timestamp=2", "size=%zz"}
+	// A bomb or a file cut short ends in the default image for one of
+	// these reasons, before it is decoded; or for circuit-open, when the
+	// upstream's earlier failures keep it from being fetched at all.
+	bombFallbacks = []string{"too-large", "unsupported-image", "bad-image", "circuit-open"}
 	// Avatar requests answer with an image, 304, a 404 (d=404 for a user
 	// without an avatar), or 503 when the resize queue is full.
 	avatarStatuses = []int{http.StatusOK, http.StatusNotModified, http.StatusNotFound, http.StatusServiceUnavailable}
@@ -83,6 +94,9 @@ func pick(rng *rand.Rand) call {
 	}
 	c := call{method: http.MethodGet, path: "/avatar/" + up + "/" + url.PathEscape(user) + "?" + q.Encode(),
 		header: make(http.Header), want: avatarStatuses, edge: min(size*dpr, maxSize)}
+	if kind, _, _ := strings.Cut(user, "-"); slices.Contains(hostile.BombKinds, kind) {
+		c.fallbacks = bombFallbacks
+	}
 	if rng.IntN(7) == 0 {
 		c.method = http.MethodHead
 	}

@@ -27,6 +27,8 @@ var userKinds = []struct {
 	{hostile.Text, 2, 2}, {hostile.Empty, 3, 3}, {hostile.Truncated, 3, 3}, {hostile.Corrupt, 2, 3},
 	{hostile.Bomb, 3, 3}, {hostile.Huge, 1, 2}, {hostile.Liar, 2, 3}, {hostile.Frames, 3, 2},
 	{hostile.Random, 3, 5}, {oddKind, 2, 4},
+	{hostile.AVIFBomb, 2, 2}, {hostile.WebPFrames, 2, 2}, {hostile.PNG16, 2, 2},
+	{hostile.GIFCut, 1, 2}, {hostile.WebPCut, 1, 2}, {hostile.AVIFCut, 1, 2},
 }
 
 // oddIDs are user ids that need escaping, or that a careless proxy would
