@@ -35,9 +35,9 @@ var (
 		"size=%2B64", "dpr=4", "dpr=1.5", "format=bmp", "d=robot", "crop=left", "colour=red",
 		"size=10&size=20", "v=not%20a%20token", "v=1&timestamp=2", "size=%zz"}
 	// A bomb or a file cut short ends in the default image for one of
-	// these reasons, before it is decoded; or for circuit-open, when the
-	// upstream's earlier failures keep it from being fetched at all.
-	bombFallbacks = []string{"too-large", "unsupported-image", "bad-image", "circuit-open"}
+	// the first three reasons, before it is decoded; or for one of the
+	// others when the upstream, under load, never delivers it whole.
+	bombFallbacks = []string{"too-large", "unsupported-image", "bad-image", "circuit-open", "timeout", "unreachable"}
 	// Avatar requests answer with an image, 304, a 404 (d=404 for a user
 	// without an avatar), or 503 when the resize queue is full.
 	avatarStatuses = []int{http.StatusOK, http.StatusNotModified, http.StatusNotFound, http.StatusServiceUnavailable}
