@@ -227,3 +227,35 @@ func TestGenerationsConcurrentGetAndBump(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// Work that outlives a server (a background revalidation, a collapsed
+// render) may still write to a tier while it closes: that must neither
+// race nor panic, and writes after Close do nothing.
+func TestTierWritesRacingClose(t *testing.T) {
+	for range 20 {
+		tier, err := NewTier(TierConfig[[]byte]{MaxBytes: 1 << 20, Size: func(b *[]byte) int { return len(*b) }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		for i := range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for j := range 50 {
+					b := []byte("avatar")
+					tier.Set(fmt.Sprintf("k%d-%d", i, j), &b, time.Minute)
+					tier.Wait()
+				}
+			}()
+		}
+		tier.Close()
+		wg.Wait()
+		b := []byte("late")
+		tier.Set("late", &b, time.Minute)
+		tier.Wait()
+		if _, ok := tier.Get("late"); ok {
+			t.Fatal("a Set after Close was stored")
+		}
+	}
+}

@@ -5,6 +5,7 @@
 package cache
 
 import (
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -22,6 +23,11 @@ type Tier[E any] struct {
 	c     *ristretto.Cache[string, *E]
 	size  func(*E) int
 	bytes atomic.Int64
+
+	// closing lets Close wait out the Sets and Waits under way; hits
+	// (Get) never take it.
+	closing sync.RWMutex
+	closed  bool
 }
 
 // TierConfig configures a Tier. OnEvict, when set, is called once for every
@@ -76,6 +82,11 @@ func (t *Tier[E]) Get(key string) (*E, bool) { return t.c.Get(key) }
 // Set stores v under key for at most ttl. ristretto admits entries
 // asynchronously and may refuse some; a cache may always forget.
 func (t *Tier[E]) Set(key string, v *E, ttl time.Duration) {
+	t.closing.RLock()
+	defer t.closing.RUnlock()
+	if t.closed {
+		return
+	}
 	cost := t.cost(v)
 	if t.c.SetWithTTL(key, v, cost, ttl) {
 		t.bytes.Add(cost)
@@ -83,10 +94,24 @@ func (t *Tier[E]) Set(key string, v *E, ttl time.Duration) {
 }
 
 // Wait blocks until every Set so far has been applied.
-func (t *Tier[E]) Wait() { t.c.Wait() }
+func (t *Tier[E]) Wait() {
+	t.closing.RLock()
+	defer t.closing.RUnlock()
+	if !t.closed {
+		t.c.Wait()
+	}
+}
 
 // Bytes is the approximate cost of what the tier holds now.
 func (t *Tier[E]) Bytes() int64 { return t.bytes.Load() }
 
-// Close stops the tier's background work.
-func (t *Tier[E]) Close() { t.c.Close() }
+// Close stops the tier's background work. Sets and Waits still under way
+// finish first, and later ones do nothing: ristretto's own would send on a
+// channel its Close closes, and background work (revalidations, collapsed
+// renders) may outlive the server that started it.
+func (t *Tier[E]) Close() {
+	t.closing.Lock()
+	t.closed = true
+	t.closing.Unlock()
+	t.c.Close()
+}
