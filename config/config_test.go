@@ -98,6 +98,7 @@ resize:
   max_size: 1024
   formats: [webp, avif]
   quality: 80
+  avif_quality: 63
   max_source_bytes: 10MiB
   max_source_pixels: 40000000
   max_source_decoded_bytes: 160MB

@@ -41,6 +41,7 @@ func Default() *Config {
 			MaxSize:         1024,
 			Formats:         []string{"webp", "avif"},
 			Quality:         80,
+			AVIFQuality:     63,
 			MaxSourceBytes:  10 << 20,
 			MaxSourcePixels: 40_000_000,
 			// 40 MP of 8-bit RGBA; a 16-bit source gets half the pixels.

@@ -332,6 +332,9 @@ func (r Resize) check(p *problems) {
 	if r.Quality < 1 || r.Quality > 100 {
 		p.add("resize.quality", "must be in 1..100")
 	}
+	if r.AVIFQuality < 1 || r.AVIFQuality > 100 {
+		p.add("resize.avif_quality", "must be in 1..100")
+	}
 	positive(p, "resize.max_source_bytes", r.MaxSourceBytes)
 	// The default avatars pass through the same limits as originals: a
 	// limit below what they take would turn every fallback into an error.

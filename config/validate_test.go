@@ -115,6 +115,8 @@ func TestValidate(t *testing.T) {
 		{"all formats", func(c *Config) { c.Resize.Formats = []string{"png", "jpeg", "avif", "webp"} }, ""},
 		{"quality 0", func(c *Config) { c.Resize.Quality = 0 }, "resize.quality: must be in 1..100"},
 		{"quality 101", func(c *Config) { c.Resize.Quality = 101 }, "resize.quality: must be in 1..100"},
+		{"avif quality 0", func(c *Config) { c.Resize.AVIFQuality = 0 }, "resize.avif_quality: must be in 1..100"},
+		{"avif quality 101", func(c *Config) { c.Resize.AVIFQuality = 101 }, "resize.avif_quality: must be in 1..100"},
 		{"max_source_bytes", func(c *Config) { c.Resize.MaxSourceBytes = 0 }, "resize.max_source_bytes: must be positive"},
 		{"max_source_pixels", func(c *Config) { c.Resize.MaxSourcePixels = 0 }, "resize.max_source_pixels: must be at least 262144 (the default avatars are 262144 pixels)"},
 		{"max_source_pixels below the defaults", func(c *Config) { c.Resize.MaxSourcePixels = MinSourcePixels - 1 }, "resize.max_source_pixels: must be at least 262144 (the default avatars are 262144 pixels)"},

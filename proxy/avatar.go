@@ -151,7 +151,7 @@ func (a *avatars) renderFrom(ctx context.Context, req *avatarRequest, gen uint64
 
 func (a *avatars) resizeOriginal(ctx context.Context, req *avatarRequest, orig *original) (*variant, error) {
 	body, format, err := a.resizer.Resize(ctx, orig.body, resize.Options{
-		Edge: req.edge, Format: req.format, Quality: a.quality, Attention: req.crop == "attention",
+		Edge: req.edge, Format: req.format, Quality: a.qualityFor(req.format), Attention: req.crop == "attention",
 	})
 	if err != nil {
 		return nil, err
@@ -347,7 +347,7 @@ func (a *avatars) defaultImage(ctx context.Context, req *avatarRequest) (*varian
 	default:
 		src = placeholder.MysteryPerson()
 	}
-	body, format, err := a.resizer.Resize(ctx, src, resize.Options{Edge: req.edge, Format: req.format, Quality: a.quality})
+	body, format, err := a.resizer.Resize(ctx, src, resize.Options{Edge: req.edge, Format: req.format, Quality: a.qualityFor(req.format)})
 	if err != nil {
 		return nil, err
 	}

@@ -637,3 +637,29 @@ func TestFailedFetchIsRememberedBriefly(t *testing.T) {
 		t.Fatal("the mended avatar was not fetched after the retry interval")
 	}
 }
+
+// AVIF has a quality of its own: resize.avif_quality moves AVIF's bytes
+// and leaves the other formats at resize.quality.
+func TestAVIFHasItsOwnQuality(t *testing.T) {
+	src := testimages.SeededJPEG("photo", 300, 300)
+	sizes := map[int]map[string]int{}
+	for _, avifQuality := range []int{20, 90} {
+		h := newHarness(t, func(c *config.Config) { c.Resize.AVIFQuality = avifQuality })
+		h.writeFile("u.jpg", src)
+		sizes[avifQuality] = map[string]int{}
+		for _, format := range []string{"avif", "webp", "jpeg"} {
+			r := h.get("/avatar/local/u?size=128&format=" + format)
+			h.mustStatus(r, 200)
+			sizes[avifQuality][format] = len(r.body)
+		}
+	}
+	low, high := sizes[20], sizes[90]
+	if low["avif"] >= high["avif"] {
+		t.Errorf("AVIF at avif_quality 20 is %d bytes, at 90 %d: the setting is not used", low["avif"], high["avif"])
+	}
+	for _, format := range []string{"webp", "jpeg"} {
+		if low[format] != high[format] {
+			t.Errorf("%s changed with avif_quality: %d and %d bytes", format, low[format], high[format])
+		}
+	}
+}

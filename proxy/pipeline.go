@@ -155,8 +155,18 @@ type avatars struct {
 	negTTL       time.Duration
 	// versionInterval spaces the upstream checks new version tokens cause.
 	versionInterval time.Duration
-	quality         int
-	now             func() time.Time
+	// quality and avifQuality are the encoders' qualities: AVIF has its
+	// own, as its scale is not JPEG's and WebP's.
+	quality, avifQuality int
+	now                  func() time.Time
+}
+
+// qualityFor is the encoder quality of format f.
+func (a *avatars) qualityFor(f resize.Format) int {
+	if f == resize.AVIF {
+		return a.avifQuality
+	}
+	return a.quality
 }
 
 // userKey identifies a user of an upstream in the generation store.
@@ -264,6 +274,7 @@ func (s *Server) newAvatars(opt Options) (*avatars, error) {
 
 		versionInterval: c.VersionInterval.D(),
 		quality:         s.cfg.Resize.Quality,
+		avifQuality:     s.cfg.Resize.AVIFQuality,
 		now:             time.Now,
 	}, nil
 }

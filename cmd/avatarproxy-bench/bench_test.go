@@ -70,3 +70,20 @@ func TestMedian(t *testing.T) {
 		}
 	}
 }
+
+func TestSumSamplesAddsEveryLabelSetOfOneMetric(t *testing.T) {
+	text := `# HELP avatarproxy_resize_duration_seconds Time spent resizing.
+# TYPE avatarproxy_resize_duration_seconds histogram
+avatarproxy_resize_duration_seconds_bucket{format="jpeg",le="+Inf"} 7
+avatarproxy_resize_duration_seconds_count{format="jpeg"} 7
+avatarproxy_resize_duration_seconds_count{format="avif"} 12
+avatarproxy_resize_duration_seconds_count_total 1000
+avatarproxy_resize_duration_seconds_sum{format="jpeg"} 0.5
+`
+	if got := sumSamples(text, "avatarproxy_resize_duration_seconds_count"); got != 19 {
+		t.Fatalf("sum %v, want 19", got)
+	}
+	if got := sumSamples("plain 3\n", "plain"); got != 3 {
+		t.Fatalf("unlabelled sample: %v, want 3", got)
+	}
+}

@@ -20,20 +20,30 @@ var client = &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{
 
 // get fetches url with an optional Accept header and returns status and body.
 func get(url, accept string) (int, []byte, error) {
-	req, err := http.NewRequest(http.MethodGet, url, nil)
+	resp, body, err := getResponse(url, accept)
 	if err != nil {
 		return 0, nil, err
+	}
+	return resp.StatusCode, body, nil
+}
+
+// getResponse fetches url with an optional Accept header and returns the
+// response, its body read and closed.
+func getResponse(url, accept string) (*http.Response, []byte, error) {
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		return nil, nil, err
 	}
 	if accept != "" {
 		req.Header.Set("Accept", accept)
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return 0, nil, err
+		return nil, nil, err
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, body, err
+	return resp, body, err
 }
 
 func proxyPath(user string, size int, format string) string {
@@ -61,15 +71,17 @@ type hitCase struct {
 	accept string
 	proxy  []string // paths on the proxy
 	static []string // paths on the static nginx; nil: no static reference
+	bare   []string // paths on the net/http floor, with static
 	cache  []string // paths on nginx proxy_cache -> imgproxy
 }
 
 func benchHits(o options, e *env, set *imageSet, t *table) error {
 	user := userID(0)
+	hitJPEG, hitAVIF := proxyPath(user, 80, "jpeg"), proxyPath(user, 80, "")
 	// The static reference serves avatarproxy's own bytes.
 	for _, f := range []struct{ file, path, accept string }{
-		{"hit.jpg", proxyPath(user, 80, "jpeg"), ""},
-		{"hit.avif", proxyPath(user, 80, ""), acceptAVIF},
+		{"hit.jpg", hitJPEG, ""},
+		{"hit.avif", hitAVIF, acceptAVIF},
 	} {
 		status, body, err := get("http://"+e.proxy.addr+f.path, f.accept)
 		if err != nil || status != http.StatusOK {
@@ -79,6 +91,12 @@ func benchHits(o options, e *env, set *imageSet, t *table) error {
 			return err
 		}
 	}
+	// The floor serves them too, with the proxy's headers.
+	bare, err := e.startBare([]string{hitJPEG, hitAVIF}, []string{"", acceptAVIF})
+	if err != nil {
+		return err
+	}
+	defer bare.kill()
 	var many, manyCache []string
 	sizes := []int{20, 40, 80, 256}
 	for i := range o.users {
@@ -94,11 +112,11 @@ func benchHits(o options, e *env, set *imageSet, t *table) error {
 	})
 	cases := []hitCase{
 		{what: "hot hit, 80 px JPEG, 64 connections", conns: 64,
-			proxy: []string{proxyPath(user, 80, "jpeg")}, static: []string{"/hit.jpg"}, cache: []string{e.imgproxyPath(user, 80, "jpg")}},
+			proxy: []string{hitJPEG}, static: []string{"/hit.jpg"}, bare: []string{"/0"}, cache: []string{e.imgproxyPath(user, 80, "jpg")}},
 		{what: "hot hit, 80 px JPEG, 8 connections", conns: 8,
-			proxy: []string{proxyPath(user, 80, "jpeg")}, static: []string{"/hit.jpg"}, cache: []string{e.imgproxyPath(user, 80, "jpg")}},
+			proxy: []string{hitJPEG}, static: []string{"/hit.jpg"}, bare: []string{"/0"}, cache: []string{e.imgproxyPath(user, 80, "jpg")}},
 		{what: "hot hit, AVIF by Accept, 8 connections", conns: 8, accept: acceptAVIF,
-			proxy: []string{proxyPath(user, 80, "")}, static: []string{"/hit.avif"}, cache: []string{e.imgproxyPath(user, 80, "")}},
+			proxy: []string{hitAVIF}, static: []string{"/hit.avif"}, bare: []string{"/1"}, cache: []string{e.imgproxyPath(user, 80, "")}},
 		{what: fmt.Sprintf("hot hits, %d users x 4 sizes, 8 connections", o.users), conns: 8,
 			proxy: many, cache: manyCache},
 	}
@@ -111,7 +129,7 @@ func benchHits(o options, e *env, set *imageSet, t *table) error {
 				return err
 			}
 		}
-		var proxyRPS, proxyP99, staticRPS, staticP99, cacheRPS []float64
+		var proxyRPS, proxyP99, staticRPS, staticP99, bareRPS, bareP99, cacheRPS []float64
 		for round := range o.rounds {
 			// Interleave, and alternate who goes first.
 			runs := []func() error{
@@ -126,6 +144,14 @@ func benchHits(o options, e *env, set *imageSet, t *table) error {
 					}
 					res, err := e.runWrk(e.staticAddr, c.static, c.conns, "")
 					staticRPS, staticP99 = append(staticRPS, res.rps), append(staticP99, ms(res.p99))
+					return err
+				},
+				func() error {
+					if c.bare == nil {
+						return nil
+					}
+					res, err := e.runWrk(bare.addr, c.bare, c.conns, "")
+					bareRPS, bareP99 = append(bareRPS, res.rps), append(bareP99, ms(res.p99))
 					return err
 				},
 				func() error {
@@ -146,6 +172,8 @@ func benchHits(o options, e *env, set *imageSet, t *table) error {
 		if c.static != nil {
 			t.add(c.what, "req/s", median(proxyRPS), "nginx static", median(staticRPS), true)
 			t.add(c.what+", p99", "ms", median(proxyP99), "nginx static", median(staticP99), false)
+			t.add(c.what, "req/s", median(proxyRPS), "bare net/http", median(bareRPS), true)
+			t.add(c.what+", p99", "ms", median(proxyP99), "bare net/http", median(bareP99), false)
 		}
 		if e.imgproxy != nil {
 			t.add(c.what, "req/s", median(proxyRPS), "nginx cache -> imgproxy", median(cacheRPS), true)

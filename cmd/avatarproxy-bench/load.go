@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -93,6 +95,11 @@ func benchMix(o options, e *env, set *imageSet, t *table) error {
 		return fmt.Errorf("mix through avatarproxy: %w", err)
 	}
 	fetches := float64(e.originFetches("proxy")-before) * 1000 / float64(len(list))
+	resizes, err := e.proxyResizes()
+	if err != nil {
+		return err
+	}
+	resizes = resizes * 1000 / float64(len(list))
 	rss := float64(e.proxy.rss()) / (1 << 20)
 	if failed > 0 {
 		fmt.Printf("mix: avatarproxy answered %d requests with a status other than 200\n", failed)
@@ -101,6 +108,7 @@ func benchMix(o options, e *env, set *imageSet, t *table) error {
 	if e.imgproxy == nil {
 		t.add(what, "req/s", rps, "", 0, true)
 		t.add("origin fetches per 1k requests", "", fetches, "", 0, false)
+		t.add("resizes per 1k requests", "", resizes, "", 0, false)
 		t.add("RSS after the mix (cache.max_bytes 256 MiB)", "MiB", rss, "", 0, false)
 		return nil
 	}
@@ -118,8 +126,39 @@ func benchMix(o options, e *env, set *imageSet, t *table) error {
 	refRSS := float64(e.imgproxy.rss()+e.nginx.rss()) / (1 << 20)
 	t.add(what, "req/s", rps, "nginx cache -> imgproxy", refRPS, true)
 	t.add("origin fetches per 1k requests", "", fetches, "nginx cache -> imgproxy", refFetches, false)
+	// imgproxy fetches its source for every image it makes.
+	t.add("resizes per 1k requests", "", resizes, "nginx cache -> imgproxy", refFetches, false)
 	t.add("RSS after the mix (cache.max_bytes 256 MiB)", "MiB", rss, "imgproxy + nginx", refRSS, false)
 	return nil
+}
+
+// proxyResizes is the number of resizes the proxy has made since it
+// started, from its metrics.
+func (e *env) proxyResizes() (float64, error) {
+	status, body, err := get("http://"+e.proxy.addr+"/metrics", "")
+	if err != nil || status != http.StatusOK {
+		return 0, fmt.Errorf("proxy metrics: %d %v", status, err)
+	}
+	return sumSamples(string(body), "avatarproxy_resize_duration_seconds_count"), nil
+}
+
+// sumSamples adds up the samples of a metric in Prometheus' text format.
+func sumSamples(text, metric string) float64 {
+	var total float64
+	for _, line := range strings.Split(text, "\n") {
+		rest, ok := strings.CutPrefix(line, metric)
+		if !ok || rest == "" || (rest[0] != '{' && rest[0] != ' ') {
+			continue
+		}
+		fields := strings.Fields(rest[strings.LastIndexByte(rest, '}')+1:])
+		if len(fields) == 0 {
+			continue
+		}
+		if v, err := strconv.ParseFloat(fields[0], 64); err == nil {
+			total += v
+		}
+	}
+	return total
 }
 
 // peakRSS samples a server's RSS every few milliseconds while work runs.

@@ -1,8 +1,9 @@
 // Command avatarproxy-bench measures avatarproxy side by side with the
 // references a deployment would otherwise use, in one run on one machine:
 // nginx serving the same bytes as static files, nginx proxy_cache in front
-// of imgproxy (when an imgproxy binary is given), and libvips' own
-// vipsthumbnail. Servers run pinned to one core and the load generators to
+// of imgproxy (when an imgproxy binary is given), libvips' own
+// vipsthumbnail, and a bare net/http server writing the proxy's own hit
+// responses (the floor of a Go server; see bare.go). Servers run pinned to one core and the load generators to
 // another; rounds are interleaved and each figure is the median of the
 // rounds, printed with the reference's and their ratio.
 //
@@ -34,6 +35,9 @@ type options struct {
 }
 
 func main() {
+	if len(os.Args) == 4 && os.Args[1] == bareCommand {
+		log.Fatal(serveBare(os.Args[2], os.Args[3]))
+	}
 	var o options
 	flag.StringVar(&o.proxyBin, "proxy", "bin/avatarproxy", "avatarproxy binary to measure")
 	flag.StringVar(&o.imgproxyBin, "imgproxy", os.Getenv("IMGPROXY_BIN"), "imgproxy binary for the nginx proxy_cache reference (optional)")
