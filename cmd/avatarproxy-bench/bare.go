@@ -37,10 +37,6 @@ func serveBare(addr, file string) error {
 	if err := json.Unmarshal(b, &list); err != nil {
 		return fmt.Errorf("%s: %w", file, err)
 	}
-	byPath := make(map[string]bareResponse, len(list))
-	for _, r := range list {
-		byPath[r.Path] = r
-	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
@@ -49,20 +45,30 @@ func serveBare(addr, file string) error {
 		// As cmd/avatarproxy sets them: the floor pays what the proxy pays.
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
-		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			resp, ok := byPath[r.URL.Path]
-			if !ok {
-				http.NotFound(w, r)
-				return
-			}
-			h := w.Header()
-			for name, values := range resp.Header {
-				h[name] = values
-			}
-			w.Write(resp.Body)
-		}),
+		Handler:           bareHandler(list),
 	}
 	return srv.Serve(ln)
+}
+
+// bareHandler writes the response captured for the request's path, its
+// headers assigned as they were captured, and nothing else.
+func bareHandler(list []bareResponse) http.Handler {
+	byPath := make(map[string]bareResponse, len(list))
+	for _, r := range list {
+		byPath[r.Path] = r
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		resp, ok := byPath[r.URL.Path]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		h := w.Header()
+		for name, values := range resp.Header {
+			h[name] = values
+		}
+		w.Write(resp.Body)
+	})
 }
 
 // startBare captures the proxy's answer to each of paths (with accept)

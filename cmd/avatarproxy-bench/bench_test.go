@@ -1,6 +1,8 @@
 package main
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"testing"
 	"time"
@@ -85,5 +87,28 @@ avatarproxy_resize_duration_seconds_sum{format="jpeg"} 0.5
 	}
 	if got := sumSamples("plain 3\n", "plain"); got != 3 {
 		t.Fatalf("unlabelled sample: %v, want 3", got)
+	}
+}
+
+func TestBareHandlerWritesTheCapturedResponse(t *testing.T) {
+	h := bareHandler([]bareResponse{{
+		Path:   "/0",
+		Header: http.Header{"Content-Type": {"image/avif"}, "Vary": {"Accept"}, "X-Cache": {"HIT"}},
+		Body:   []byte("avif bytes"),
+	}})
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/0", nil))
+	if w.Code != 200 || w.Body.String() != "avif bytes" {
+		t.Fatalf("status %d, body %q", w.Code, w.Body.String())
+	}
+	for name, want := range map[string]string{"Content-Type": "image/avif", "Vary": "Accept", "X-Cache": "HIT"} {
+		if got := w.Header().Get(name); got != want {
+			t.Errorf("%s: %q, want %q", name, got, want)
+		}
+	}
+	w = httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/1", nil))
+	if w.Code != http.StatusNotFound {
+		t.Errorf("a path never captured: status %d, want 404", w.Code)
 	}
 }
