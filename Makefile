@@ -28,6 +28,9 @@ test-deps:
 # loopback HTTP.
 test: test-deps lint
 	$(GO) test -race -count=1 -timeout 15m ./...
+	@# The race detector changes what allocates: allocation counts are held
+	@# in a run without it.
+	$(GO) test -count=1 -run 'Allocations' ./proxy ./resize
 	$(MAKE) --no-print-directory fuzz FUZZTIME=5s
 
 lint:

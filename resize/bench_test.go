@@ -32,9 +32,14 @@ func cpuTime(b *testing.B) time.Duration {
 	return time.Duration(u.Utime.Nano() + u.Stime.Nano())
 }
 
-// BenchmarkResize makes an avatar from an avatar-sized source, a 768 px
-// JPEG photo and a 512 px PNG with alpha, for every output format.
-func BenchmarkResize(b *testing.B) {
+// resizeSource is a source BenchmarkResize and TestResizeAllocations use.
+type resizeSource struct {
+	name string
+	src  []byte
+}
+
+// resizeSources are a 768 px JPEG photo and a 512 px round PNG with alpha.
+func resizeSources() []resizeSource {
 	alpha := photo(512, 512)
 	for y := range 512 {
 		for x := range 512 {
@@ -43,16 +48,20 @@ func BenchmarkResize(b *testing.B) {
 			}
 		}
 	}
-	sources := []struct {
-		name string
-		src  []byte
-	}{
+	return []resizeSource{
 		{"jpeg768", testimages.JPEG(photo(768, 768), 95)},
 		{"png512alpha", testimages.PNG(alpha)},
 	}
+}
+
+var outputFormatsMeasured = []Format{JPEG, PNG, WebP, AVIF}
+
+// BenchmarkResize makes an avatar from an avatar-sized source, a 768 px
+// JPEG photo and a 512 px PNG with alpha, for every output format.
+func BenchmarkResize(b *testing.B) {
 	r := New(PoolConfig{Workers: 1})
-	for _, s := range sources {
-		for _, format := range []Format{JPEG, PNG, WebP, AVIF} {
+	for _, s := range resizeSources() {
+		for _, format := range outputFormatsMeasured {
 			b.Run(fmt.Sprintf("%s/%s/128", s.name, format), func(b *testing.B) {
 				var size int
 				cpu := cpuTime(b)
