@@ -129,39 +129,29 @@ func benchHits(o options, e *env, set *imageSet, t *table) error {
 				return err
 			}
 		}
-		var proxyRPS, proxyP99, staticRPS, staticP99, bareRPS, bareP99, cacheRPS []float64
+		var proxy, static, bareRef, cache samples
+		// measure is one system's wrk run of the round; none when it has
+		// no paths for the case.
+		measure := func(addr string, paths []string, header string, into *samples) func() error {
+			return func() error {
+				if paths == nil {
+					return nil
+				}
+				res, err := e.runWrk(addr, paths, c.conns, header)
+				into.rps, into.p99 = append(into.rps, res.rps), append(into.p99, ms(res.p99))
+				return err
+			}
+		}
+		if e.imgproxy == nil {
+			c.cache = nil
+		}
 		for round := range o.rounds {
 			// Interleave, and alternate who goes first.
 			runs := []func() error{
-				func() error {
-					res, err := e.runWrk(e.proxy.addr, c.proxy, c.conns, acceptHeader(c.accept))
-					proxyRPS, proxyP99 = append(proxyRPS, res.rps), append(proxyP99, ms(res.p99))
-					return err
-				},
-				func() error {
-					if c.static == nil {
-						return nil
-					}
-					res, err := e.runWrk(e.staticAddr, c.static, c.conns, "")
-					staticRPS, staticP99 = append(staticRPS, res.rps), append(staticP99, ms(res.p99))
-					return err
-				},
-				func() error {
-					if c.bare == nil {
-						return nil
-					}
-					res, err := e.runWrk(bare.addr, c.bare, c.conns, "")
-					bareRPS, bareP99 = append(bareRPS, res.rps), append(bareP99, ms(res.p99))
-					return err
-				},
-				func() error {
-					if e.imgproxy == nil {
-						return nil
-					}
-					res, err := e.runWrk(e.cacheAddr, c.cache, c.conns, acceptHeader(c.accept))
-					cacheRPS = append(cacheRPS, res.rps)
-					return err
-				},
+				measure(e.proxy.addr, c.proxy, acceptHeader(c.accept), &proxy),
+				measure(e.staticAddr, c.static, "", &static),
+				measure(bare.addr, c.bare, "", &bareRef),
+				measure(e.cacheAddr, c.cache, acceptHeader(c.accept), &cache),
 			}
 			for i := range runs {
 				if err := runs[(i+round)%len(runs)](); err != nil {
@@ -170,19 +160,22 @@ func benchHits(o options, e *env, set *imageSet, t *table) error {
 			}
 		}
 		if c.static != nil {
-			t.add(c.what, "req/s", median(proxyRPS), "nginx static", median(staticRPS), true)
-			t.add(c.what+", p99", "ms", median(proxyP99), "nginx static", median(staticP99), false)
-			t.add(c.what, "req/s", median(proxyRPS), "bare net/http", median(bareRPS), true)
-			t.add(c.what+", p99", "ms", median(proxyP99), "bare net/http", median(bareP99), false)
+			t.add(c.what, "req/s", median(proxy.rps), "nginx static", median(static.rps), true)
+			t.add(c.what+", p99", "ms", median(proxy.p99), "nginx static", median(static.p99), false)
+			t.add(c.what, "req/s", median(proxy.rps), "bare net/http", median(bareRef.rps), true)
+			t.add(c.what+", p99", "ms", median(proxy.p99), "bare net/http", median(bareRef.p99), false)
 		}
 		if e.imgproxy != nil {
-			t.add(c.what, "req/s", median(proxyRPS), "nginx cache -> imgproxy", median(cacheRPS), true)
+			t.add(c.what, "req/s", median(proxy.rps), "nginx cache -> imgproxy", median(cache.rps), true)
 		} else if c.static == nil {
-			t.add(c.what, "req/s", median(proxyRPS), "", 0, true)
+			t.add(c.what, "req/s", median(proxy.rps), "", 0, true)
 		}
 	}
 	return nil
 }
+
+// samples are one system's figures over the rounds of a case.
+type samples struct{ rps, p99 []float64 }
 
 func acceptHeader(accept string) string {
 	if accept == "" {
