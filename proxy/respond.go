@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/avatarproxy/avatarproxy/coalesce"
 	"github.com/avatarproxy/avatarproxy/failure"
 	"github.com/avatarproxy/avatarproxy/upstream"
 )
@@ -146,8 +147,28 @@ func (s *Server) writeAvatar(w http.ResponseWriter, r *http.Request, req *avatar
 	h["X-Content-Type-Options"] = valueNosniff
 	w.WriteHeader(http.StatusOK)
 	if r.Method != http.MethodHead {
-		w.Write(v.body)
+		writeBody(w, r, v.body)
 	}
+}
+
+// holdFrom is the body size from which a response's headers and body may
+// outgrow net/http's 4 KiB connection buffer, which would send them in two
+// writes.
+const holdFrom = 2 << 10
+
+// writeBody writes an avatar's body. A large one goes out with its
+// headers in one write, when the server's connections allow it (package
+// coalesce).
+func writeBody(w http.ResponseWriter, r *http.Request, body []byte) {
+	c := coalesce.From(r.Context())
+	if c == nil || len(body) < holdFrom {
+		w.Write(body)
+		return
+	}
+	c.Hold()
+	defer c.Release()
+	w.Write(body)
+	http.NewResponseController(w).Flush()
 }
 
 // etagMatches applies If-None-Match's weak comparison (RFC 9110 13.1.2),

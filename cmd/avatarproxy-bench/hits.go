@@ -77,11 +77,13 @@ type hitCase struct {
 
 func benchHits(o options, e *env, set *imageSet, t *table) error {
 	user := userID(0)
-	hitJPEG, hitAVIF := proxyPath(user, 80, "jpeg"), proxyPath(user, 80, "")
+	hitJPEG, hitAVIF, hitLarge := proxyPath(user, 80, "jpeg"), proxyPath(user, 80, ""), proxyPath(user, 256, "jpeg")
 	// The static reference serves avatarproxy's own bytes.
+	var largeBytes int
 	for _, f := range []struct{ file, path, accept string }{
 		{"hit.jpg", hitJPEG, ""},
 		{"hit.avif", hitAVIF, acceptAVIF},
+		{"hit256.jpg", hitLarge, ""},
 	} {
 		status, body, err := get("http://"+e.proxy.addr+f.path, f.accept)
 		if err != nil || status != http.StatusOK {
@@ -90,9 +92,10 @@ func benchHits(o options, e *env, set *imageSet, t *table) error {
 		if err := os.WriteFile(filepath.Join(e.dir, "static", f.file), body, 0o644); err != nil {
 			return err
 		}
+		largeBytes = len(body) // the last one's
 	}
 	// The floor serves them too, with the proxy's headers.
-	bare, err := e.startBare([]string{hitJPEG, hitAVIF}, []string{"", acceptAVIF})
+	bare, err := e.startBare([]string{hitJPEG, hitAVIF, hitLarge}, []string{"", acceptAVIF, ""})
 	if err != nil {
 		return err
 	}
@@ -117,6 +120,9 @@ func benchHits(o options, e *env, set *imageSet, t *table) error {
 			proxy: []string{hitJPEG}, static: []string{"/hit.jpg"}, bare: []string{"/0"}, cache: []string{e.imgproxyPath(user, 80, "jpg")}},
 		{what: "hot hit, AVIF by Accept, 8 connections", conns: 8, accept: acceptAVIF,
 			proxy: []string{hitAVIF}, static: []string{"/hit.avif"}, bare: []string{"/1"}, cache: []string{e.imgproxyPath(user, 80, "")}},
+		// Past net/http's 4 KiB connection buffer with its headers.
+		{what: fmt.Sprintf("hot hit, 256 px JPEG (%.1f KB), 8 connections", float64(largeBytes)/1000), conns: 8,
+			proxy: []string{hitLarge}, static: []string{"/hit256.jpg"}, bare: []string{"/2"}, cache: []string{e.imgproxyPath(user, 256, "jpg")}},
 		{what: fmt.Sprintf("hot hits, %d users x 4 sizes, 8 connections", o.users), conns: 8,
 			proxy: many, cache: manyCache},
 	}

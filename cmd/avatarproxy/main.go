@@ -23,6 +23,7 @@ import (
 
 	"golang.org/x/net/netutil"
 
+	"github.com/avatarproxy/avatarproxy/coalesce"
 	"github.com/avatarproxy/avatarproxy/config"
 	"github.com/avatarproxy/avatarproxy/metrics"
 	"github.com/avatarproxy/avatarproxy/proxy"
@@ -141,7 +142,7 @@ func serve(cfg *config.Config, log *slog.Logger) error {
 		log.Info("listening", "addr", ln.Addr().String(), "max_connections", cfg.MaxConnections)
 		// Beyond the cap, connections wait in the kernel's backlog rather
 		// than each holding a goroutine and buffers here.
-		go func() { errc <- hs.Serve(netutil.LimitListener(ln, cfg.MaxConnections)) }()
+		go func() { errc <- hs.Serve(coalesce.Listener(netutil.LimitListener(ln, cfg.MaxConnections))) }()
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
@@ -183,5 +184,7 @@ func newHTTPServer(addr string, h http.Handler, log *slog.Logger) *http.Server {
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		// Lets a large avatar leave with its headers in one write.
+		ConnContext: coalesce.ConnContext,
 	}
 }
