@@ -2,17 +2,17 @@ package proxy
 
 import (
 	"fmt"
-	"io"
-	"net"
 	"image"
 	"image/color"
+	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"testing"
 
-	"github.com/avatarproxy/avatarproxy/coalesce"
 	"github.com/avatarproxy/avatarproxy/internal/testimages"
 	"github.com/avatarproxy/avatarproxy/internal/writecount"
+	"github.com/avatarproxy/avatarproxy/onewrite"
 )
 
 // A hit whose headers and body outgrow net/http's 4 KiB buffer leaves in
@@ -26,8 +26,8 @@ func TestHitLeavesInOneWrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	counted := writecount.New(ln)
-	srv := &http.Server{Handler: h.srv.Handler(true), ConnContext: coalesce.ConnContext}
-	go srv.Serve(coalesce.Listener(counted))
+	srv := &http.Server{Handler: h.srv.Handler(true), ConnContext: onewrite.ConnContext}
+	go srv.Serve(onewrite.Listener(counted))
 	t.Cleanup(func() { srv.Close() })
 	client := &http.Client{Transport: &http.Transport{}}
 	t.Cleanup(client.CloseIdleConnections)
@@ -56,7 +56,7 @@ func TestHitLeavesInOneWrite(t *testing.T) {
 		get(c.path) // the miss
 		h.srv.avatars.variants.Wait()
 		status, size, writes := get(c.path)
-		// Above 64 KiB the connection no longer holds (package coalesce).
+		// Above 64 KiB the connection no longer holds (package onewrite).
 		if status != 200 || size < c.minSize || size > 60<<10 {
 			t.Fatalf("%s: status %d, %d bytes; the test wants a 200 of %d bytes to 60 KiB", c.path, status, size, c.minSize)
 		}

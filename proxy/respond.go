@@ -7,8 +7,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/avatarproxy/avatarproxy/coalesce"
 	"github.com/avatarproxy/avatarproxy/failure"
+	"github.com/avatarproxy/avatarproxy/onewrite"
 	"github.com/avatarproxy/avatarproxy/upstream"
 )
 
@@ -151,16 +151,18 @@ func (s *Server) writeAvatar(w http.ResponseWriter, r *http.Request, req *avatar
 	}
 }
 
-// holdFrom is the body size from which a response's headers and body may
+// holdFrom is the body size from which an avatar's headers and body may
 // outgrow net/http's 4 KiB connection buffer, which would send them in two
-// writes.
-const holdFrom = 2 << 10
+// writes. The headers take under 640 bytes unless a client sends a long
+// request id; a smaller body leaves with them in one write anyway, and
+// holding it would only add a copy.
+const holdFrom = 4<<10 - 640
 
 // writeBody writes an avatar's body. A large one goes out with its
 // headers in one write, when the server's connections allow it (package
-// coalesce).
+// onewrite).
 func writeBody(w http.ResponseWriter, r *http.Request, body []byte) {
-	c := coalesce.From(r.Context())
+	c := onewrite.From(r.Context())
 	if c == nil || len(body) < holdFrom {
 		w.Write(body)
 		return

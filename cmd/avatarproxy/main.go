@@ -23,9 +23,9 @@ import (
 
 	"golang.org/x/net/netutil"
 
-	"github.com/avatarproxy/avatarproxy/coalesce"
 	"github.com/avatarproxy/avatarproxy/config"
 	"github.com/avatarproxy/avatarproxy/metrics"
+	"github.com/avatarproxy/avatarproxy/onewrite"
 	"github.com/avatarproxy/avatarproxy/proxy"
 	"github.com/avatarproxy/avatarproxy/rediscache"
 	"github.com/avatarproxy/avatarproxy/resize"
@@ -142,7 +142,7 @@ func serve(cfg *config.Config, log *slog.Logger) error {
 		log.Info("listening", "addr", ln.Addr().String(), "max_connections", cfg.MaxConnections)
 		// Beyond the cap, connections wait in the kernel's backlog rather
 		// than each holding a goroutine and buffers here.
-		go func() { errc <- hs.Serve(coalesce.Listener(netutil.LimitListener(ln, cfg.MaxConnections))) }()
+		go func() { errc <- hs.Serve(onewrite.Listener(netutil.LimitListener(ln, cfg.MaxConnections))) }()
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
@@ -185,6 +185,6 @@ func newHTTPServer(addr string, h http.Handler, log *slog.Logger) *http.Server {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		// Lets a large avatar leave with its headers in one write.
-		ConnContext: coalesce.ConnContext,
+		ConnContext: onewrite.ConnContext,
 	}
 }
