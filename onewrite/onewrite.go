@@ -23,15 +23,17 @@ import (
 	"sync"
 )
 
-// maxHeld bounds the bytes a connection holds. A response larger than
-// this is written as net/http writes it: the saving of one write matters
-// less the larger the body.
-const maxHeld = 64 << 10
+// maxHeld bounds the bytes a connection holds, and so what holding adds
+// to a server's memory: at most maxHeld per connection writing a large
+// response, to a client that may be slow to read it. A response larger
+// than this is written as net/http writes it: the saving of one write
+// matters less the larger the body.
+const maxHeld = 32 << 10
 
 // Listener returns ln with every accepted connection made a *Conn. The
 // connections share a pool of hold buffers.
 func Listener(ln net.Listener) net.Listener {
-	return &listener{Listener: ln, buffers: &sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}}
+	return &listener{Listener: ln, buffers: &sync.Pool{New: func() any { b := make([]byte, 0, 8<<10); return &b }}}
 }
 
 type listener struct {

@@ -56,9 +56,9 @@ func TestHitLeavesInOneWrite(t *testing.T) {
 		get(c.path) // the miss
 		h.srv.avatars.variants.Wait()
 		status, size, writes := get(c.path)
-		// Above 64 KiB the connection no longer holds (package onewrite).
-		if status != 200 || size < c.minSize || size > 60<<10 {
-			t.Fatalf("%s: status %d, %d bytes; the test wants a 200 of %d bytes to 60 KiB", c.path, status, size, c.minSize)
+		// Above 32 KiB the connection no longer holds (package onewrite).
+		if status != 200 || size < c.minSize || size > 30<<10 {
+			t.Fatalf("%s: status %d, %d bytes; the test wants a 200 of %d bytes to 30 KiB", c.path, status, size, c.minSize)
 		}
 		if writes != 1 {
 			t.Errorf("%s (%d bytes): the hit left in %d writes, want 1", c.path, size, writes)
