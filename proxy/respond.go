@@ -162,8 +162,11 @@ const holdFrom = 4<<10 - 640
 // headers in one write, when the server's connections allow it (package
 // onewrite).
 func writeBody(w http.ResponseWriter, r *http.Request, body []byte) {
-	c := onewrite.From(r.Context())
-	if c == nil || len(body) < holdFrom {
+	var c *onewrite.Conn
+	if len(body) >= holdFrom {
+		c = onewrite.From(r.Context()) // a context lookup: only where it pays
+	}
+	if c == nil {
 		w.Write(body)
 		return
 	}

@@ -73,20 +73,27 @@ func TestMedian(t *testing.T) {
 	}
 }
 
-func TestSumSamplesAddsEveryLabelSetOfOneMetric(t *testing.T) {
+func TestHistogramCountAddsEveryLabelSet(t *testing.T) {
 	text := `# HELP avatarproxy_resize_duration_seconds Time spent resizing.
 # TYPE avatarproxy_resize_duration_seconds histogram
 avatarproxy_resize_duration_seconds_bucket{format="jpeg",le="+Inf"} 7
-avatarproxy_resize_duration_seconds_count{format="jpeg"} 7
-avatarproxy_resize_duration_seconds_count{format="avif"} 12
-avatarproxy_resize_duration_seconds_count_total 1000
 avatarproxy_resize_duration_seconds_sum{format="jpeg"} 0.5
+avatarproxy_resize_duration_seconds_count{format="jpeg"} 7
+avatarproxy_resize_duration_seconds_bucket{format="avif",le="+Inf"} 12
+avatarproxy_resize_duration_seconds_sum{format="avif"} 1.5
+avatarproxy_resize_duration_seconds_count{format="avif"} 12
+# TYPE avatarproxy_resize_queue_bytes gauge
+avatarproxy_resize_queue_bytes 1000
 `
-	if got := sumSamples(text, "avatarproxy_resize_duration_seconds_count"); got != 19 {
-		t.Fatalf("sum %v, want 19", got)
+	got, err := histogramCount([]byte(text), "avatarproxy_resize_duration_seconds")
+	if err != nil || got != 19 {
+		t.Fatalf("count %v (%v), want 19", got, err)
 	}
-	if got := sumSamples("plain 3\n", "plain"); got != 3 {
-		t.Fatalf("unlabelled sample: %v, want 3", got)
+	if got, err := histogramCount([]byte(text), "avatarproxy_absent_seconds"); err != nil || got != 0 {
+		t.Fatalf("absent histogram: %v (%v), want 0", got, err)
+	}
+	if _, err := histogramCount([]byte("not {metrics"), "x"); err == nil {
+		t.Fatal("text that is not the exposition format was accepted")
 	}
 }
 

@@ -1,14 +1,15 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/prometheus/common/expfmt"
 )
 
 // mixRequest is one request of the realistic mix.
@@ -139,26 +140,22 @@ func (e *env) proxyResizes() (float64, error) {
 	if err != nil || status != http.StatusOK {
 		return 0, fmt.Errorf("proxy metrics: %d %v", status, err)
 	}
-	return sumSamples(string(body), "avatarproxy_resize_duration_seconds_count"), nil
+	return histogramCount(body, "avatarproxy_resize_duration_seconds")
 }
 
-// sumSamples adds up the samples of a metric in Prometheus' text format.
-func sumSamples(text, metric string) float64 {
-	var total float64
-	for _, line := range strings.Split(text, "\n") {
-		rest, ok := strings.CutPrefix(line, metric)
-		if !ok || rest == "" || (rest[0] != '{' && rest[0] != ' ') {
-			continue
-		}
-		fields := strings.Fields(rest[strings.LastIndexByte(rest, '}')+1:])
-		if len(fields) == 0 {
-			continue
-		}
-		if v, err := strconv.ParseFloat(fields[0], 64); err == nil {
-			total += v
-		}
+// histogramCount adds up a histogram's observations over its label sets,
+// from Prometheus' text format.
+func histogramCount(text []byte, name string) (float64, error) {
+	var parser expfmt.TextParser
+	families, err := parser.TextToMetricFamilies(bytes.NewReader(text))
+	if err != nil {
+		return 0, fmt.Errorf("proxy metrics: %w", err)
 	}
-	return total
+	var total uint64
+	for _, m := range families[name].GetMetric() {
+		total += m.GetHistogram().GetSampleCount()
+	}
+	return float64(total), nil
 }
 
 // peakRSS samples a server's RSS every few milliseconds while work runs.
