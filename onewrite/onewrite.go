@@ -7,21 +7,26 @@
 // sends and two wake-ups of the client: on loopback, a 6.4 KB avatar hit
 // served 32-39k requests/s in two writes and 48-49k in one.
 //
-// A handler that knows it is about to write a whole response holds its
-// connection's writes, writes and flushes the response, and releases
-// them. The connection then sends what it held in one write.
-//
-// The package has three parts:
-//   - Listener wraps the connections a server accepts;
-//   - ConnContext makes them reachable from a request's context;
-//   - From finds the connection of a request.
+// A handler writes a whole body with Write, which holds the connection's
+// writes while it writes and flushes the response, then sends what was
+// held in one write. The server's listener comes from Listener and its
+// ConnContext is ConnContext, which make a request's connection
+// reachable from its context.
 package onewrite
 
 import (
 	"context"
 	"net"
+	"net/http"
 	"sync"
 )
+
+// holdFrom is the body size from which a response's headers and body may
+// outgrow net/http's 4 KiB connection buffer. The headers of an avatar
+// take under 640 bytes unless a client sends a long request id; a smaller
+// body leaves with them in one write anyway, and holding it would only
+// add a copy.
+const holdFrom = 4<<10 - 640
 
 // maxHeld bounds the bytes a connection holds, and so what holding adds
 // to a server's memory: at most maxHeld per connection writing a large
@@ -30,8 +35,8 @@ import (
 // matters less the larger the body.
 const maxHeld = 32 << 10
 
-// Listener returns ln with every accepted connection made a *Conn. The
-// connections share a pool of hold buffers.
+// Listener returns ln with every accepted connection made one whose writes
+// Write can hold. The connections share a pool of hold buffers.
 func Listener(ln net.Listener) net.Listener {
 	return &listener{Listener: ln, buffers: &sync.Pool{New: func() any { b := make([]byte, 0, 8<<10); return &b }}}
 }
@@ -46,28 +51,46 @@ func (l *listener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Conn{Conn: c, buffers: l.buffers}, nil
+	return &conn{Conn: c, buffers: l.buffers}, nil
 }
 
-// Conn is a connection whose writes a handler can hold and release as
-// one. Only the goroutine serving the connection's current request may
-// call Hold and Release: that is the goroutine net/http writes from.
-type Conn struct {
+// Write writes body as the whole of r's response, after its headers. A
+// body from holdFrom up leaves with the headers in one write, when r's
+// connection came from Listener; the response is flushed.
+func Write(w http.ResponseWriter, r *http.Request, body []byte) {
+	var c *conn
+	if len(body) >= holdFrom {
+		c = from(r.Context()) // a context lookup: only where it pays
+	}
+	if c == nil {
+		w.Write(body)
+		return
+	}
+	c.hold()
+	defer c.release()
+	w.Write(body)
+	http.NewResponseController(w).Flush()
+}
+
+// conn is a connection whose writes can be held and released as one.
+// Only the goroutine serving the connection's current request holds and
+// releases: that is the goroutine net/http writes from.
+type conn struct {
 	net.Conn
 	buffers *sync.Pool
 	holding bool
 	held    *[]byte // from buffers while holding
 }
 
-// Hold makes the connection keep what is written to it, up to maxHeld
-// bytes, until Release.
-func (c *Conn) Hold() {
+// hold makes the connection keep what is written to it, up to maxHeld
+// bytes, until release.
+func (c *conn) hold() {
 	c.holding = true
 }
 
 // Write keeps p while the connection holds and p fits, and writes it
 // through otherwise, after what was held.
-func (c *Conn) Write(p []byte) (int, error) {
+func (c *conn) Write(p []byte) (int, error) {
 	if !c.holding {
 		return c.Conn.Write(p)
 	}
@@ -86,14 +109,14 @@ func (c *Conn) Write(p []byte) (int, error) {
 	return c.Conn.Write(p)
 }
 
-// Release sends what was held, in one write, and stops holding.
-func (c *Conn) Release() error {
+// release sends what was held, in one write, and stops holding.
+func (c *conn) release() error {
 	c.holding = false
 	return c.flush()
 }
 
 // flush writes the held bytes, if any, and returns the buffer.
-func (c *Conn) flush() error {
+func (c *conn) flush() error {
 	if c.held == nil {
 		return nil
 	}
@@ -111,17 +134,17 @@ func (c *Conn) flush() error {
 type contextKey struct{}
 
 // ConnContext is an http.Server's ConnContext: it puts c in the context
-// of c's requests, for From.
+// of c's requests, for Write.
 func ConnContext(ctx context.Context, c net.Conn) context.Context {
-	if cc, ok := c.(*Conn); ok {
+	if cc, ok := c.(*conn); ok {
 		return context.WithValue(ctx, contextKey{}, cc)
 	}
 	return ctx
 }
 
-// From returns the connection of the request whose context ctx is, or
+// from returns the connection of the request whose context ctx is, or
 // nil when the server was not set up with Listener and ConnContext.
-func From(ctx context.Context) *Conn {
-	c, _ := ctx.Value(contextKey{}).(*Conn)
+func from(ctx context.Context) *conn {
+	c, _ := ctx.Value(contextKey{}).(*conn)
 	return c
 }

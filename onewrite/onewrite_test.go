@@ -22,8 +22,8 @@ func body(n int) []byte {
 	return b
 }
 
-// serve starts a server that answers /{n}?hold=1 with n bytes, holding the
-// connection's writes when asked, the way the avatar handler does.
+// serve starts a server that answers /{n} with n bytes, through Write when
+// asked with ?hold=1, the way the avatar handler does.
 func serve(t *testing.T) (url string, writes *writecount.Listener) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -41,15 +41,7 @@ func serve(t *testing.T) (url string, writes *writecount.Listener) {
 				w.Write(b)
 				return
 			}
-			c := From(r.Context())
-			if c == nil {
-				t.Error("no connection in the request's context")
-				return
-			}
-			c.Hold()
-			defer c.Release()
-			w.Write(b)
-			http.NewResponseController(w).Flush()
+			Write(w, r, b)
 		}),
 	}
 	go srv.Serve(Listener(writes))
@@ -101,13 +93,13 @@ func TestHeldResponseLeavesInOneWrite(t *testing.T) {
 }
 
 func TestFromWithoutTheListenerIsNil(t *testing.T) {
-	if c := From(t.Context()); c != nil {
-		t.Fatalf("From of a plain context = %v, want nil", c)
+	if c := from(t.Context()); c != nil {
+		t.Fatalf("from of a plain context = %v, want nil", c)
 	}
 	client, server := net.Pipe()
 	defer client.Close()
 	defer server.Close()
-	if ctx := ConnContext(t.Context(), server); From(ctx) != nil {
+	if ctx := ConnContext(t.Context(), server); from(ctx) != nil {
 		t.Fatal("a connection not from Listener was made reachable")
 	}
 }

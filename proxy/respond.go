@@ -147,33 +147,9 @@ func (s *Server) writeAvatar(w http.ResponseWriter, r *http.Request, req *avatar
 	h["X-Content-Type-Options"] = valueNosniff
 	w.WriteHeader(http.StatusOK)
 	if r.Method != http.MethodHead {
-		writeBody(w, r, v.body)
+		// A large avatar leaves with its headers in one write.
+		onewrite.Write(w, r, v.body)
 	}
-}
-
-// holdFrom is the body size from which an avatar's headers and body may
-// outgrow net/http's 4 KiB connection buffer, which would send them in two
-// writes. The headers take under 640 bytes unless a client sends a long
-// request id; a smaller body leaves with them in one write anyway, and
-// holding it would only add a copy.
-const holdFrom = 4<<10 - 640
-
-// writeBody writes an avatar's body. A large one goes out with its
-// headers in one write, when the server's connections allow it (package
-// onewrite).
-func writeBody(w http.ResponseWriter, r *http.Request, body []byte) {
-	var c *onewrite.Conn
-	if len(body) >= holdFrom {
-		c = onewrite.From(r.Context()) // a context lookup: only where it pays
-	}
-	if c == nil {
-		w.Write(body)
-		return
-	}
-	c.Hold()
-	defer c.Release()
-	w.Write(body)
-	http.NewResponseController(w).Flush()
 }
 
 // etagMatches applies If-None-Match's weak comparison (RFC 9110 13.1.2),
