@@ -71,19 +71,8 @@ func bareHandler(list []bareResponse) http.Handler {
 	})
 }
 
-// startBare captures the proxy's answer to each of paths (with accept)
-// and starts the floor server serving them at /0, /1 and so on.
-func (e *env) startBare(paths, accepts []string) (*server, error) {
-	var list []bareResponse
-	for i, p := range paths {
-		resp, body, err := getResponse("http://"+e.proxy.addr+p, accepts[i])
-		if err != nil {
-			return nil, err
-		}
-		h := resp.Header.Clone()
-		h.Del("Date") // net/http writes its own
-		list = append(list, bareResponse{Path: fmt.Sprintf("/%d", i), Header: h, Body: body})
-	}
+// startBare starts the floor server serving list.
+func (e *env) startBare(list []bareResponse) (*server, error) {
 	b, err := json.Marshal(list)
 	if err != nil {
 		return nil, err

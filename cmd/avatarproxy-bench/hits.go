@@ -78,24 +78,34 @@ type hitCase struct {
 func benchHits(o options, e *env, set *imageSet, t *table) error {
 	user := userID(0)
 	hitJPEG, hitAVIF, hitLarge := proxyPath(user, 80, "jpeg"), proxyPath(user, 80, ""), proxyPath(user, 256, "jpeg")
-	// The static reference serves avatarproxy's own bytes.
-	var largeBytes int
-	for _, f := range []struct{ file, path, accept string }{
+	// The static reference serves avatarproxy's own hit bytes, and the
+	// floor serves them with the proxy's headers, at /0, /1 and /2.
+	var captured []bareResponse
+	for i, f := range []struct{ file, path, accept string }{
 		{"hit.jpg", hitJPEG, ""},
 		{"hit.avif", hitAVIF, acceptAVIF},
 		{"hit256.jpg", hitLarge, ""},
 	} {
-		status, body, err := get("http://"+e.proxy.addr+f.path, f.accept)
-		if err != nil || status != http.StatusOK {
-			return fmt.Errorf("warming %s: %d %v", f.path, status, err)
+		url := "http://" + e.proxy.addr + f.path
+		if _, _, err := get(url, f.accept); err != nil { // the miss that caches it
+			return err
+		}
+		resp, body, err := getResponse(url, f.accept)
+		if err != nil {
+			return err
+		}
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("warming %s: status %d", f.path, resp.StatusCode)
 		}
 		if err := os.WriteFile(filepath.Join(e.dir, "static", f.file), body, 0o644); err != nil {
 			return err
 		}
-		largeBytes = len(body) // the last one's
+		header := resp.Header.Clone()
+		header.Del("Date") // net/http writes its own
+		captured = append(captured, bareResponse{Path: fmt.Sprintf("/%d", i), Header: header, Body: body})
 	}
-	// The floor serves them too, with the proxy's headers.
-	bare, err := e.startBare([]string{hitJPEG, hitAVIF, hitLarge}, []string{"", acceptAVIF, ""})
+	largeBytes := len(captured[2].Body)
+	bare, err := e.startBare(captured)
 	if err != nil {
 		return err
 	}

@@ -11,14 +11,16 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/avatarproxy/avatarproxy/internal/process"
 )
 
 // server is one process the benchmark started.
 type server struct {
 	name string
-	cmd  *exec.Cmd
+	proc *process.Process
 	addr string
-	log  *os.File
+	log  string // where its output is written when it is stopped
 }
 
 // env is every server of a run, with the addresses clients use.
@@ -55,43 +57,31 @@ func pinSelf(cpus string) error {
 
 // start runs a server pinned to the server CPUs and waits for addr.
 func (e *env) start(name, addr string, environ []string, args ...string) (*server, error) {
-	logFile, err := os.Create(filepath.Join(e.dir, name+".log"))
-	if err != nil {
-		return nil, err
-	}
 	cmd := exec.Command("taskset", append([]string{"-c", e.o.serverCPU}, args...)...)
 	cmd.Env = append(os.Environ(), environ...)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
 	// A group of its own, so that stopping the server stops its workers
 	// too (nginx's outlive a killed master).
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
+	proc, err := process.Start(cmd)
+	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	s := &server{name: name, cmd: cmd, addr: addr, log: logFile}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			c.Close()
-			return s, nil
-		}
-		if time.Now().After(deadline) || cmd.ProcessState != nil {
-			s.kill()
-			msg, _ := os.ReadFile(logFile.Name())
-			return nil, fmt.Errorf("%s did not listen on %s:\n%s", name, addr, msg)
-		}
-		time.Sleep(20 * time.Millisecond)
+	s := &server{name: name, proc: proc, addr: addr, log: filepath.Join(e.dir, name+".log")}
+	if err := proc.WaitTCP(addr, 30*time.Second); err != nil {
+		s.kill()
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
+	return s, nil
 }
 
+// kill stops the server and its process group, and keeps its output.
 func (s *server) kill() {
 	if s == nil {
 		return
 	}
-	syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
-	s.cmd.Wait()
-	s.log.Close()
+	syscall.Kill(-s.proc.Cmd.Process.Pid, syscall.SIGKILL)
+	<-s.proc.Done()
+	os.WriteFile(s.log, []byte(s.proc.Output.String()), 0o644)
 }
 
 // rss is the resident memory of the server and all its descendants.
@@ -99,7 +89,7 @@ func (s *server) rss() int64 {
 	if s == nil {
 		return 0
 	}
-	return treeRSS(s.cmd.Process.Pid)
+	return treeRSS(s.proc.Cmd.Process.Pid)
 }
 
 func treeRSS(pid int) int64 {
