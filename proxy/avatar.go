@@ -54,7 +54,7 @@ func (a *avatars) getVersioned(ctx context.Context, r avatarRequest, gen uint64)
 	req := &r
 	ans, err := a.getVersion(ctx, req, gen)
 	if err != nil {
-		return a.fallback(ctx, req, err)
+		return a.fallback(ctx, req, gen, err)
 	}
 	return ans, nil
 }
@@ -83,18 +83,18 @@ func (a *avatars) getSlow(ctx context.Context, r avatarRequest, gen uint64, key 
 	case err == nil:
 		return &answer{v: v, cache: "MISS"}, nil
 	}
-	return a.fallback(ctx, req, err)
+	return a.fallback(ctx, req, gen, err)
 }
 
 // fallback answers with the default image when err is a failure a default
 // papers over, else returns err.
-func (a *avatars) fallback(ctx context.Context, req *avatarRequest, err error) (*answer, error) {
+func (a *avatars) fallback(ctx context.Context, req *avatarRequest, gen uint64, err error) (*answer, error) {
 	reason := fallbackReason(err)
 	if reason == "" {
 		return nil, err
 	}
 	a.log.Warn("serving the default avatar", "upstream", req.upstream.name, "reason", reason, "err", err)
-	d, err := a.defaultImage(ctx, req)
+	d, err := a.defaultImage(ctx, req, gen)
 	if err != nil {
 		return nil, err
 	}
@@ -117,7 +117,7 @@ func (a *avatars) renderFrom(ctx context.Context, req *avatarRequest, gen uint64
 	var err error
 	switch orig.state {
 	case originalMissing:
-		d, err := a.defaultImage(ctx, req)
+		d, err := a.defaultImage(ctx, req, gen)
 		if err != nil {
 			return nil, err
 		}
@@ -313,7 +313,7 @@ func (a *avatars) revalidate(req *avatarRequest, gen uint64, key string, stale *
 // defaultImage renders the default avatar the request asks for when the
 // user has none (its d parameter) at the request's edge and format.
 // Renders that do not depend on the user are shared by all users.
-func (a *avatars) defaultImage(ctx context.Context, req *avatarRequest) (*variant, error) {
+func (a *avatars) defaultImage(ctx context.Context, req *avatarRequest, gen uint64) (*variant, error) {
 	style := req.whenMissing
 	if style == "404" {
 		return &variant{state: variantNoImage}, nil
@@ -321,7 +321,7 @@ func (a *avatars) defaultImage(ctx context.Context, req *avatarRequest) (*varian
 	seed := req.upstream.name + "/" + req.userID
 	name := ""
 	if style == "initials" {
-		name = a.displayName(ctx, req)
+		name = a.displayName(ctx, req, gen)
 		if name == "" {
 			style = "identicon"
 		}
@@ -358,10 +358,10 @@ func (a *avatars) defaultImage(ctx context.Context, req *avatarRequest) (*varian
 
 // displayName is the user's name, for initials; "" when the upstream
 // cannot tell. Names are remembered as originals are (see displayNames).
-func (a *avatars) displayName(ctx context.Context, req *avatarRequest) string {
+func (a *avatars) displayName(ctx context.Context, req *avatarRequest, gen uint64) string {
 	namer, ok := req.upstream.Source.(upstream.Namer)
 	if !ok {
 		return ""
 	}
-	return a.names.get(ctx, namer, req, a.gens.Get(userKey(req.upstream.name, req.userID)))
+	return a.names.get(ctx, namer, req, gen)
 }

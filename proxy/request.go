@@ -12,6 +12,7 @@ import (
 	"github.com/avatarproxy/avatarproxy/config"
 	"github.com/avatarproxy/avatarproxy/failure"
 	"github.com/avatarproxy/avatarproxy/resize"
+	"github.com/avatarproxy/avatarproxy/upstream"
 )
 
 // avatarRequest is a parsed, validated avatar request.
@@ -48,7 +49,7 @@ var gravatarSuffixes = []string{".png", ".jpg", ".jpeg", ".gif"}
 // pathUserID is the user id an avatar path names: for the gravatar kind,
 // without the image extension Gravatar's own URLs may carry.
 func pathUserID(src *provider, id string) string {
-	if src.cfg.Kind != "gravatar" {
+	if src.cfg.Kind != upstream.KindGravatar {
 		return id
 	}
 	for _, ext := range gravatarSuffixes {

@@ -145,23 +145,18 @@ func (s *Server) Drain() { s.draining.Store(true) }
 func (s *Server) Handler(metricsOnMain bool) http.Handler {
 	mux := http.NewServeMux()
 	bodyTimeout := s.cfg.BodyTimeout.D()
-	handle := func(pattern, name string, h http.HandlerFunc) {
-		mux.Handle(pattern, withBodyDeadline(bodyTimeout, s.newRoute(name, h)))
+	handle := func(pattern, name string, h http.HandlerFunc) *route {
+		rt := s.newRoute(name, h)
+		mux.Handle(pattern, withBodyDeadline(bodyTimeout, rt))
+		return rt
 	}
-	avatar := s.newRoute("avatar", s.serveAvatar)
-	avatar.logPath = true
-	mux.Handle("GET /avatar/{upstream}/{user}", withBodyDeadline(bodyTimeout, avatar))
-	gravatar := s.newRoute("avatar", s.serveGravatar)
-	gravatar.logPath = true
-	mux.Handle("GET /gravatar/{upstream}/avatar/{user}", withBodyDeadline(bodyTimeout, gravatar))
-	dropin := s.newRoute("dropin", s.serveDropin)
+	handle("GET /avatar/{upstream}/{user}", "avatar", s.serveAvatar).logPath = true
+	handle("GET /gravatar/{upstream}/avatar/{user}", "avatar", s.serveGravatar).logPath = true
+	dropin := handle("GET /proxy.php", "dropin", s.serveDropin)
 	if s.dropin != nil {
 		dropin.upstream = s.dropin.name
 	}
-	mux.Handle("GET /proxy.php", withBodyDeadline(bodyTimeout, dropin))
-	purge := s.newRoute("purge", s.servePurge)
-	purge.logPath = true
-	mux.Handle("POST /purge/{upstream}/{user}", withBodyDeadline(bodyTimeout, purge))
+	handle("POST /purge/{upstream}/{user}", "purge", s.servePurge).logPath = true
 	handle("POST /webhooks/{upstream}", "webhook", s.serveWebhook)
 	for _, src := range s.providers {
 		if p := src.cfg.PassthroughPrefix; p != "" {
@@ -176,7 +171,7 @@ func (s *Server) Handler(metricsOnMain bool) http.Handler {
 	})
 	handle("GET /readyz", "readyz", s.serveReady)
 	if metricsOnMain {
-		handle("GET /metrics", "metrics", s.MetricsHandler().ServeHTTP)
+		handle("GET /metrics", "metrics", s.metricsHandler().ServeHTTP)
 	}
 	// Known paths with another method get a 405 naming the allowed ones;
 	// everything else a 404. Both are counted under a fixed name.
@@ -199,8 +194,11 @@ func (s *Server) Handler(metricsOnMain bool) http.Handler {
 // MetricsHandler serves the Prometheus metrics. A scrape has no body, but
 // one sent all the same is bounded by body_timeout, as on every face.
 func (s *Server) MetricsHandler() http.Handler {
-	return withBodyDeadline(s.cfg.BodyTimeout.D(),
-		promhttp.HandlerFor(s.metrics.Registry, promhttp.HandlerOpts{Registry: s.metrics.Registry}))
+	return withBodyDeadline(s.cfg.BodyTimeout.D(), s.metricsHandler())
+}
+
+func (s *Server) metricsHandler() http.Handler {
+	return promhttp.HandlerFor(s.metrics.Registry, promhttp.HandlerOpts{Registry: s.metrics.Registry})
 }
 
 func (s *Server) serveReady(w http.ResponseWriter, r *http.Request) {
@@ -233,7 +231,7 @@ func (s *Server) serveAvatar(w http.ResponseWriter, r *http.Request) {
 // does not know (Discourse adds a random reset_cache).
 func (s *Server) serveGravatar(w http.ResponseWriter, r *http.Request) {
 	src, ok := s.providers[r.PathValue("upstream")]
-	if !ok || src.cfg.Kind != "gravatar" {
+	if !ok || src.cfg.Kind != upstream.KindGravatar {
 		writeError(w, errUnknownUpstream)
 		return
 	}
@@ -269,9 +267,7 @@ func (s *Server) serveDropin(w http.ResponseWriter, r *http.Request) {
 // servePurge drops every cached size and format of a user.
 func (s *Server) servePurge(w http.ResponseWriter, r *http.Request) {
 	if !s.authorizedPurge(r) {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="avatarproxy"`)
-		closeUnread(w)
-		writeError(w, errUnauthorized)
+		refuseUnauthorized(w)
 		return
 	}
 	src, ok := s.providers[r.PathValue("upstream")]

@@ -46,12 +46,12 @@ func (s *Server) serveWebhook(w http.ResponseWriter, r *http.Request) {
 	if secret == "" {
 		// Closed, not open: anyone could otherwise purge at will.
 		s.log.Warn("webhook refused: the upstream has no webhook_secret", "upstream", src.name)
-		webhookUnauthorized(w)
+		refuseUnauthorized(w)
 		return
 	}
 	cred := receiver.WebhookCredential(r.Header, secret)
 	if cred.Refused || (!cred.Present && !bearerIs(r.Header, secret)) {
-		webhookUnauthorized(w)
+		refuseUnauthorized(w)
 		return
 	}
 
@@ -65,7 +65,7 @@ func (s *Server) serveWebhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if cred.Signature != nil && !cred.Signature(body) {
-		webhookUnauthorized(w)
+		refuseUnauthorized(w)
 		return
 	}
 
@@ -113,7 +113,9 @@ func (s *Server) freshDelivery(upstreamName string, ev upstream.Event) error {
 	return nil
 }
 
-func webhookUnauthorized(w http.ResponseWriter) {
+// refuseUnauthorized answers a webhook or a purge without valid
+// credentials.
+func refuseUnauthorized(w http.ResponseWriter) {
 	w.Header().Set("WWW-Authenticate", `Bearer realm="avatarproxy"`)
 	closeUnread(w)
 	writeError(w, errUnauthorized)
