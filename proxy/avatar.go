@@ -22,11 +22,16 @@ func (a *avatars) get(ctx context.Context, req *avatarRequest) (answer, error) {
 	kb := a.keys.get()
 	kb.appendUser(req)
 	gen := a.gens.Get(kb.view()) // the generation store only looks the key up
+	kb.appendGen(gen)
 	if req.version != "" {
+		ans, ok := a.versionedHit(req, kb)
 		a.keys.put(kb)
+		if ok {
+			return ans, nil
+		}
 		return deref(a.getVersioned(ctx, *req, gen))
 	}
-	kb.appendVariant(req, gen)
+	kb.appendRender(req)
 
 	cached, ok := a.variants.Get(kb.view())
 	a.variantLookups.count(ok)
@@ -182,29 +187,39 @@ func (a *avatars) markUnusable(req *avatarRequest, gen uint64, orig *original, e
 	a.originals.Set(originalKey(req, gen), &bad, a.ttl+keepStale)
 }
 
+// cachedOriginal looks the user's original up in memory, then in the
+// shared tier.
+func (a *avatars) cachedOriginal(ctx context.Context, req *avatarRequest, gen uint64, key string) (*original, bool) {
+	o, ok := a.originals.Get(key)
+	a.originalLookups.count(ok)
+	if !ok {
+		o, ok = a.sharedOriginal(ctx, req, gen, key)
+	}
+	return o, ok
+}
+
+// outcome is what a fresh cached original answers: itself, or the failure
+// it remembers.
+func (o *original) outcome() (*original, error) {
+	if o.state == originalFailed {
+		return nil, o.err
+	}
+	return o, nil
+}
+
 // original returns the user's original: cached while fresh, else fetched
 // (conditionally when a stale copy has validators), with concurrent
 // fetches of one original collapsed into one.
 func (a *avatars) original(ctx context.Context, req *avatarRequest, gen uint64) (*original, error) {
 	key := originalKey(req, gen)
-	cached, ok := a.originals.Get(key)
-	a.originalLookups.count(ok)
-	if !ok {
-		cached, ok = a.sharedOriginal(ctx, req, gen, key)
-	}
+	cached, ok := a.cachedOriginal(ctx, req, gen, key)
 	if ok && a.now().Before(cached.expires) {
-		if cached.state == originalFailed {
-			return nil, cached.err
-		}
-		return cached, nil
+		return cached.outcome()
 	}
 	o, _, err := a.fetches.Do(ctx, key, func(ctx context.Context) (*original, error) {
 		// A fetch that ended since the lookup above left its result.
 		if again, ok := a.originals.Get(key); ok && a.now().Before(again.expires) {
-			if again.state == originalFailed {
-				return nil, again.err
-			}
-			return again, nil
+			return again.outcome()
 		}
 		return a.fetch(ctx, req, gen, key, cached, "")
 	})

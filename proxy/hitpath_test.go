@@ -69,6 +69,7 @@ func hitCases(etag string) []hitCase {
 		{"NotModified", "GET", "/avatar/local/u?size=64&format=jpeg", http.Header{
 			"If-None-Match": {`"other", ` + etag}, "X-Request-Id": {"r-1"}}, 304, 2},
 		{"HEAD", "HEAD", "/avatar/local/u?size=64&format=jpeg", http.Header{"X-Request-Id": {"r-1"}}, 200, 2},
+		{"Versioned", "GET", "/avatar/local/u?size=64&format=jpeg&v=7", http.Header{"X-Request-Id": {"r-1"}}, 200, 2},
 	}
 }
 
@@ -78,6 +79,8 @@ func warmHits(t testing.TB, srv *Server, h http.Handler) []hitCase {
 	t.Helper()
 	serve(t, h, "/avatar/local/u?size=64", http.Header{"Accept": {"image/avif"}})
 	w := serve(t, h, "/avatar/local/u?size=64&format=jpeg", nil)
+	serve(t, h, "/avatar/local/u?size=64&format=jpeg&v=7", nil) // confirms the token
+	srv.avatars.originals.Wait()
 	srv.avatars.variants.Wait()
 	return hitCases(w.Header().Get("ETag"))
 }

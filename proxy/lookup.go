@@ -23,12 +23,16 @@ func (k *keyBuffer) appendUser(req *avatarRequest) {
 	k.b = append(k.b, req.userID...)
 }
 
-// appendVariant appends the rest of the variant key after the user's: the
-// generation, edge, format, crop and d, each after a NUL. This is the only
-// place variant keys are made.
-func (k *keyBuffer) appendVariant(req *avatarRequest, gen uint64) {
+// appendGen appends the generation after the user's key: the two are the
+// original's key, and the start of every variant key.
+func (k *keyBuffer) appendGen(gen uint64) {
 	k.b = append(k.b, 0)
 	k.b = strconv.AppendUint(k.b, gen, 10)
+}
+
+// appendRender appends the rest of the variant key after the generation:
+// edge, format, crop and d, each after a NUL.
+func (k *keyBuffer) appendRender(req *avatarRequest) {
 	k.b = append(k.b, 0)
 	k.b = strconv.AppendInt(k.b, int64(req.edge), 10)
 	k.b = append(k.b, 0)
@@ -39,11 +43,22 @@ func (k *keyBuffer) appendVariant(req *avatarRequest, gen uint64) {
 	k.b = append(k.b, req.whenMissing...)
 }
 
+// originalKey is the original key of req's user under gen, as a string of
+// its own.
+func originalKey(req *avatarRequest, gen uint64) string {
+	var k keyBuffer
+	k.appendUser(req)
+	k.appendGen(gen)
+	return string(k.b)
+}
+
 // variantKey is the variant key of req under gen, as a string of its own.
+// These and keyBuffer are the only places keys are made.
 func variantKey(req *avatarRequest, gen uint64) string {
 	var k keyBuffer
 	k.appendUser(req)
-	k.appendVariant(req, gen)
+	k.appendGen(gen)
+	k.appendRender(req)
 	return string(k.b)
 }
 

@@ -3,7 +3,6 @@ package proxy
 import (
 	"fmt"
 	"log/slog"
-	"strconv"
 	"sync"
 	"time"
 
@@ -171,10 +170,6 @@ func (a *avatars) qualityFor(f resize.Format) int {
 
 // userKey identifies a user of an upstream in the generation store.
 func userKey(upstream, userID string) string { return upstream + "\x00" + userID }
-
-func originalKey(req *avatarRequest, gen uint64) string {
-	return userKey(req.upstream.name, req.userID) + "\x00" + strconv.FormatUint(gen, 10)
-}
 
 // newAvatars builds the pipeline for the server's configuration: its cache
 // tiers and their gauges, the resize pool unless opt shares one, the

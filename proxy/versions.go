@@ -15,14 +15,28 @@ import (
 // by user and generation, not by token, so a client inventing tokens costs
 // no resize, no purge and no memory outside the original's bounded entry.
 
+// versionedHit is the hit getVersion would find, found without allocating:
+// the cached original confirms the token and the variant was rendered from
+// it. kb holds the user's key and generation, the original's key.
+func (a *avatars) versionedHit(req *avatarRequest, kb *keyBuffer) (answer, bool) {
+	orig, ok := a.originals.Get(kb.view())
+	if !ok || !orig.confirms(req.version) {
+		return answer{}, false
+	}
+	kb.appendRender(req)
+	v, ok := a.variants.Get(kb.view())
+	if !ok || v.state == variantStale || !v.renderedFrom(orig) {
+		return answer{}, false
+	}
+	a.originalLookups.count(true)
+	a.variantLookups.count(true)
+	return answer{v: v, cache: "HIT"}, true
+}
+
 // getVersion serves a request that carries a version token.
 func (a *avatars) getVersion(ctx context.Context, req *avatarRequest, gen uint64) (*answer, error) {
 	okey := originalKey(req, gen)
-	orig, _ := a.originals.Get(okey)
-	a.originalLookups.count(orig != nil)
-	if orig == nil {
-		orig, _ = a.sharedOriginal(ctx, req, gen, okey)
-	}
+	orig, _ := a.cachedOriginal(ctx, req, gen, okey)
 	if !orig.confirms(req.version) && !a.checkedRecently(orig) {
 		var err error
 		orig, err = a.checkVersion(ctx, req, gen, okey)
