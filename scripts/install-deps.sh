@@ -35,12 +35,17 @@ installed() {
   dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "ok installed"
 }
 
+# The package lists are read once per run, however many installs follow.
+apt_updated=
 apt_install() {
   if [ "$(id -u)" -ne 0 ]; then
     fail "missing packages: $*; run as root or: sudo apt-get install $*"
   fi
   echo "installing $*" >&2
-  apt-get update -qq || fail "apt-get update failed (see above): check the sources in /etc/apt/sources.list*"
+  if [ -z "$apt_updated" ]; then
+    apt-get update -qq || fail "apt-get update failed (see above): check the sources in /etc/apt/sources.list*"
+    apt_updated=1
+  fi
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null ||
     fail "apt-get install $* failed (see above)"
 }
