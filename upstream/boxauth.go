@@ -94,7 +94,7 @@ func boxAuth(cfg config.Upstream, f *fetcher) {
 		},
 	}
 	client := f.tokenClient()
-	obtain := func(ctx context.Context) (issuedToken, error) {
+	f.useToken("Bearer ", endpoint, cfg.ClientSecret, func(ctx context.Context) (issuedToken, error) {
 		t, err := grant.Token(context.WithValue(ctx, oauth2.HTTPClient, client))
 		if err != nil {
 			var refused *oauth2.RetrieveError
@@ -105,13 +105,11 @@ func boxAuth(cfg config.Upstream, f *fetcher) {
 				// why quote no part of it.
 				err = fmt.Errorf("%w: %v", errNoToken, err)
 			}
-			return issuedToken{}, newTokenError(endpoint, err, cfg.ClientSecret)
+			return issuedToken{}, err
 		}
 		if t.Type() != "Bearer" {
-			return issuedToken{}, newTokenError(endpoint, fmt.Errorf("%w: token type %q is not bearer", errNoToken, t.TokenType))
+			return issuedToken{}, fmt.Errorf("%w: token type %q is not bearer", errNoToken, t.TokenType)
 		}
 		return issuedToken{value: t.AccessToken, expires: t.Expiry}, nil
-	}
-	_, _, total := cfg.Timeouts()
-	f.token = newTokenCache("Bearer ", total, obtain)
+	})
 }

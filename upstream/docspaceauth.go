@@ -68,15 +68,9 @@ func docSpaceAuth(cfg config.Upstream, f *fetcher, base string) {
 	// Marshalling strings cannot fail.
 	body, _ := json.Marshal(map[string]string{"userName": cfg.UserName, "password": cfg.Password})
 	client := f.tokenClient()
-	obtain := func(ctx context.Context) (issuedToken, error) {
-		t, err := docSpaceLogin(ctx, client, endpoint, body)
-		if err != nil {
-			return issuedToken{}, newTokenError(endpoint, err, cfg.Password)
-		}
-		return t, nil
-	}
-	_, _, total := cfg.Timeouts()
-	f.token = newTokenCache("", total, obtain)
+	f.useToken("", endpoint, cfg.Password, func(ctx context.Context) (issuedToken, error) {
+		return docSpaceLogin(ctx, client, endpoint, body)
+	})
 }
 
 // docSpaceKey is an api_key as pasted, without the scheme a user may have

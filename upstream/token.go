@@ -177,6 +177,20 @@ func refusal(status int, code, description string) error {
 	return fmt.Errorf("%w: status %d: %s", errNoToken, status, strings.ToValidUTF8(text, "?"))
 }
 
+// useToken makes the fetcher's requests carry a token that obtain
+// exchanges the upstream's credentials for, preceded by scheme. Each
+// exchange is bounded by the fetch's own deadline, and its errors name
+// endpoint with secret removed from their text.
+func (f *fetcher) useToken(scheme string, endpoint *url.URL, secret string, obtain func(context.Context) (issuedToken, error)) {
+	f.token = newTokenCache(scheme, f.total, func(ctx context.Context) (issuedToken, error) {
+		t, err := obtain(ctx)
+		if err != nil {
+			return issuedToken{}, newTokenError(endpoint, err, secret)
+		}
+		return t, nil
+	})
+}
+
 // tokenClient is the client for token exchanges: the upstream's own
 // transport, dial guard and redirect rules, with each exchange reported to
 // Observe like any other request.
