@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"net"
@@ -186,8 +187,8 @@ func checkKey(p *problems, key string, f kindKey) bool {
 	n := len(*p)
 	switch f.key {
 	case "base_url":
-		if !isHTTPURL(f.value) {
-			p.add(key, "must be an absolute http(s) URL")
+		if err := CheckHTTPURL(f.value); err != nil {
+			p.add(key, "%s", err)
 		} else if b, _ := url.Parse(f.value); b.RawQuery != "" || b.ForceQuery || b.Fragment != "" {
 			p.add(key, "must not have a query or fragment: paths are appended to it")
 		}
@@ -253,9 +254,14 @@ func pathsOverlap(a, b string) bool {
 	return a == b || strings.HasPrefix(a, b+"/") || strings.HasPrefix(b, a+"/")
 }
 
-func isHTTPURL(s string) bool {
-	u, err := url.Parse(s)
-	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+// CheckHTTPURL is the rule of a value that names an absolute http(s) URL,
+// shaped as a KeyRule's Check.
+func CheckHTTPURL(value string) error {
+	u, err := url.Parse(value)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return errors.New("must be an absolute http(s) URL")
+	}
+	return nil
 }
 
 func (c *Config) checkDropin(p *problems) {
@@ -386,8 +392,8 @@ func (h HTTP) check(p *problems) {
 		if !isToken(r.Method) {
 			p.add(key+".method", "must be an HTTP method such as PURGE or POST")
 		}
-		if !isHTTPURL(strings.ReplaceAll(r.URL, "{tag}", "tag")) {
-			p.add(key+".url", "must be an absolute http(s) URL")
+		if err := CheckHTTPURL(strings.ReplaceAll(r.URL, "{tag}", "tag")); err != nil {
+			p.add(key+".url", "%s", err)
 		}
 		for _, name := range slices.Sorted(maps.Keys(r.Headers)) {
 			value := r.Headers[name]

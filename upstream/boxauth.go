@@ -25,7 +25,7 @@ func withBoxCredentials(rules config.KindRules) config.KindRules {
 	for _, key := range []string{"token", "client_id", "client_secret", "enterprise_id", "user_id"} {
 		rules.Keys[key] = config.KeyRule{}
 	}
-	rules.Keys["token_url"] = config.KeyRule{Check: checkHTTPURL}
+	rules.Keys["token_url"] = config.KeyRule{Check: config.CheckHTTPURL}
 	rules.Check = checkBoxCredentials
 	return rules
 }

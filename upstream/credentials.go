@@ -1,8 +1,6 @@
 package upstream
 
 import (
-	"errors"
-	"net/url"
 	"slices"
 	"strings"
 )
@@ -19,13 +17,4 @@ func setKeys(keys map[string]string) string {
 	}
 	slices.Sort(names)
 	return strings.Join(names, ", ")
-}
-
-// checkHTTPURL is the rule of a key that names an absolute http(s) URL.
-func checkHTTPURL(value string) error {
-	u, err := url.Parse(value)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return errors.New("must be an absolute http(s) URL")
-	}
-	return nil
 }

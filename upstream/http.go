@@ -31,11 +31,7 @@ func checkURLTemplate(template string) error {
 	if !strings.Contains(template, userIDPlaceholder) {
 		return errors.New("must contain " + userIDPlaceholder)
 	}
-	u, err := url.Parse(strings.ReplaceAll(template, userIDPlaceholder, "x"))
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return errors.New("must be an absolute http(s) URL")
-	}
-	return nil
+	return config.CheckHTTPURL(strings.ReplaceAll(template, userIDPlaceholder, "x"))
 }
 
 func (httpProvider) newSource(cfg config.Upstream, opt Options) Source {
