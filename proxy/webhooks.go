@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/avatarproxy/avatarproxy/upstream"
@@ -131,13 +130,6 @@ func closeUnread(w http.ResponseWriter) {
 // bearerIs reports whether the request carries "Authorization: Bearer
 // {secret}".
 func bearerIs(h http.Header, secret string) bool {
-	token, ok := cutPrefixFold(h.Get("Authorization"), "Bearer ")
+	token, ok := upstream.CutPrefixFold(h.Get("Authorization"), "Bearer ")
 	return ok && subtle.ConstantTimeCompare([]byte(token), []byte(secret)) == 1
-}
-
-func cutPrefixFold(s, prefix string) (string, bool) {
-	if len(s) < len(prefix) || !strings.EqualFold(s[:len(prefix)], prefix) {
-		return s, false
-	}
-	return s[len(prefix):], true
 }

@@ -102,7 +102,7 @@ func (docSpaceProvider) WebhookCredential(h http.Header, secret string) Credenti
 	if len(sig) == 0 {
 		return Credential{}
 	}
-	digest, ok := cutPrefixFold(sig[0], "sha256=")
+	digest, ok := CutPrefixFold(sig[0], "sha256=")
 	got, err := hex.DecodeString(digest)
 	if len(sig) != 1 || !ok || err != nil || len(got) != sha256.Size {
 		return Credential{Present: true, Refused: true}

@@ -77,7 +77,7 @@ func docSpaceAuth(cfg config.Upstream, f *fetcher, base string) {
 // copied along with it.
 func docSpaceKey(key string) string {
 	key = strings.TrimSpace(key)
-	if scheme, rest, ok := strings.Cut(key, " "); ok && strings.EqualFold(scheme, "Bearer") {
+	if rest, ok := CutPrefixFold(key, "Bearer "); ok {
 		return strings.TrimSpace(rest)
 	}
 	return key

@@ -93,7 +93,9 @@ func payloadUserID(payload json.RawMessage) (string, error) {
 	return "", badWebhook("payload.id: not a user id")
 }
 
-func cutPrefixFold(s, prefix string) (string, bool) {
+// CutPrefixFold is strings.CutPrefix with prefix matched regardless of
+// case, as an HTTP authentication scheme or a signature's algorithm is.
+func CutPrefixFold(s, prefix string) (string, bool) {
 	if len(s) < len(prefix) || !strings.EqualFold(s[:len(prefix)], prefix) {
 		return s, false
 	}
