@@ -205,11 +205,17 @@ func reasonFor(ctx context.Context, err error) *failure.Class {
 // user info, which is where a URL would carry a secret; net/http's own
 // *url.Error prints the whole URL.
 func requestError(req *http.Request, err error) error {
+	return fmt.Errorf("%s %s: %w", req.Method, describe(req.URL), withoutURL(err))
+}
+
+// withoutURL is err without the *url.Error net/http wraps a failed request
+// in, whose text is the whole URL, query and user info included.
+func withoutURL(err error) error {
 	var urlErr *url.Error
 	if errors.As(err, &urlErr) {
-		err = urlErr.Err
+		return urlErr.Err
 	}
-	return fmt.Errorf("%s %s: %w", req.Method, describe(req.URL), err)
+	return err
 }
 
 // describe is u fit for an error message: scheme, host and path only.

@@ -147,10 +147,7 @@ func (e *tokenError) Unwrap() error { return e.cause }
 // failure keeps its cause for classification, without the URL net/http
 // puts in its text.
 func newTokenError(endpoint *url.URL, err error, secrets ...string) error {
-	var urlErr *url.Error
-	if errors.As(err, &urlErr) {
-		err = urlErr.Err
-	}
+	err = withoutURL(err)
 	msg := fmt.Sprintf("obtaining an access token from %s: %v", describe(endpoint), err)
 	for _, s := range secrets {
 		if s != "" {
