@@ -121,17 +121,9 @@ func newClient(guard *netguard.Guard) *http.Client {
 	if guard == nil {
 		guard = netguard.Default()
 	}
-	t := &http.Transport{
-		Proxy:                 nil,
-		DialContext:           guard.Dialer(purgeTimeout).DialContext,
-		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          purgeWorkers * 4,
-		MaxIdleConnsPerHost:   purgeWorkers,
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   purgeTimeout,
-		ResponseHeaderTimeout: purgeTimeout,
-		ExpectContinueTimeout: time.Second,
-	}
+	t := guard.Transport(purgeTimeout, purgeTimeout)
+	// Only the purge workers hold connections.
+	t.MaxIdleConns, t.MaxIdleConnsPerHost = purgeWorkers*4, purgeWorkers
 	return &http.Client{
 		Transport:     t,
 		Timeout:       purgeTimeout,

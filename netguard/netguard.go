@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"net/netip"
 	"syscall"
 	"time"
@@ -121,4 +122,23 @@ func (g *Guard) Control(_, address string, _ syscall.RawConn) error {
 // keep-alives.
 func (g *Guard) Dialer(connect time.Duration) *net.Dialer {
 	return &net.Dialer{Timeout: connect, KeepAlive: 30 * time.Second, Control: g.Control}
+}
+
+// Transport returns a transport that dials through the guard with the
+// connect timeout, which bounds the TLS handshake too, and waits at most
+// header for a response's headers. It keeps connections alive, tries
+// HTTP/2, and takes no proxy from the environment: a proxy would dial in
+// the guard's place.
+func (g *Guard) Transport(connect, header time.Duration) *http.Transport {
+	return &http.Transport{
+		Proxy:                 nil,
+		DialContext:           g.Dialer(connect).DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          100,
+		MaxIdleConnsPerHost:   32,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   connect,
+		ResponseHeaderTimeout: header,
+		ExpectContinueTimeout: time.Second,
+	}
 }

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/avatarproxy/avatarproxy/config"
 	"github.com/avatarproxy/avatarproxy/netguard"
@@ -28,17 +27,7 @@ func NewTransport(cfg config.Upstream, guard *netguard.Guard) *http.Transport {
 		guard = netguard.Default()
 	}
 	connect, header, _ := cfg.Timeouts()
-	return &http.Transport{
-		Proxy:                 nil,
-		DialContext:           guard.Dialer(connect).DialContext,
-		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          100,
-		MaxIdleConnsPerHost:   32,
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   connect,
-		ResponseHeaderTimeout: header,
-		ExpectContinueTimeout: time.Second,
-	}
+	return guard.Transport(connect, header)
 }
 
 // NewHTTPClient returns the client for an upstream: NewTransport's rules,
