@@ -50,7 +50,7 @@ func New(cfg config.Upstream, opt Options) (Source, error) {
 		opt.MaxBytes = DefaultMaxBytes
 	}
 	src := p.newSource(cfg, opt)
-	if !HasBreaker(cfg.Kind) {
+	if !hasBreaker(p) {
 		return src, nil
 	}
 	return newBreaker(cfg.Name, src, opt.breaker, opt.OnStateChange), nil
@@ -59,7 +59,11 @@ func New(cfg config.Upstream, opt Options) (Source, error) {
 // HasBreaker reports whether New puts the sources of kind behind a circuit
 // breaker: every kind but those that read the local disk.
 func HasBreaker(kind string) bool {
-	p := ProviderOf(kind)
+	return hasBreaker(ProviderOf(kind))
+}
+
+// hasBreaker is HasBreaker for the provider of the kind, nil for none.
+func hasBreaker(p Provider) bool {
 	_, local := p.(localProvider)
 	return p != nil && !local
 }

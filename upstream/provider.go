@@ -38,15 +38,20 @@ func providers() []Provider {
 	}
 }
 
+// providerByKind is the providers keyed by kind, built once and only read
+// after: webhooks and pass-through requests look their provider up.
+var providerByKind = func() map[string]Provider {
+	byKind := make(map[string]Provider)
+	for _, p := range providers() {
+		byKind[p.Kind()] = p
+	}
+	return byKind
+}()
+
 // ProviderOf returns the provider of a kind, or nil for a kind that is not
 // one.
 func ProviderOf(kind string) Provider {
-	for _, p := range providers() {
-		if p.Kind() == kind {
-			return p
-		}
-	}
-	return nil
+	return providerByKind[kind]
 }
 
 // Kinds returns the configuration schema of every kind, for config.Load,
