@@ -18,7 +18,7 @@ const (
 	// fan-out message meant to end them sooner; this is the bound of the
 	// one-second promise, with room for a slow read.
 	Lease = 500 * time.Millisecond
-	// maxLeases bounds the leases held (about 100 bytes each).
+	// maxLeases bounds the leases held (about 64 bytes each).
 	maxLeases = 1 << 17
 	// maxPending bounds the purges taken while Redis was away and kept to
 	// be replayed to it.
@@ -38,10 +38,10 @@ type Generations struct {
 	sf singleflight.Group
 
 	mu     sync.Mutex
-	leases map[userTag]lease
+	leases map[userSum]lease
 	// pending holds the generations of users purged while Redis was away:
 	// in force here at once, written to Redis when it answers again.
-	pending map[userTag]uint64
+	pending map[userSum]uint64
 	// outage is the generation of users this replica has no record of
 	// while Redis is away; it is new for every outage.
 	outage uint64
@@ -83,8 +83,8 @@ return g`)
 func NewGenerations(c *Client) *Generations {
 	g := &Generations{
 		c:       c,
-		leases:  make(map[userTag]lease),
-		pending: make(map[userTag]uint64),
+		leases:  make(map[userSum]lease),
+		pending: make(map[userSum]uint64),
 		done:    make(chan struct{}),
 	}
 	g.outage = g.next(0)
@@ -101,21 +101,21 @@ func NewGenerations(c *Client) *Generations {
 // replica knows, unverified: its own purges, its last reads, and for
 // anyone else this outage's generation.
 func (g *Generations) Get(user string) uint64 {
-	tag := tagOf(user)
+	sum := sumOf(user)
 	now := time.Now()
 	g.mu.Lock()
-	if gen, ok := g.pending[tag]; ok {
+	if gen, ok := g.pending[sum]; ok {
 		g.mu.Unlock()
 		return gen
 	}
-	l, known := g.leases[tag]
+	l, known := g.leases[sum]
 	outage := g.outage
 	g.mu.Unlock()
 	if known && now.Sub(l.taken) < Lease {
 		return l.gen
 	}
 	if g.c.Up() {
-		v, err, _ := g.sf.Do(string(tag), func() (any, error) { return g.read(context.Background(), tag) })
+		v, err, _ := g.sf.Do(string(sum.tag()), func() (any, error) { return g.read(context.Background(), sum) })
 		if err == nil {
 			return v.(uint64)
 		}
@@ -126,11 +126,11 @@ func (g *Generations) Get(user string) uint64 {
 	return outage
 }
 
-func (g *Generations) read(ctx context.Context, tag userTag) (uint64, error) {
+func (g *Generations) read(ctx context.Context, sum userSum) (uint64, error) {
 	taken := time.Now()
 	ctx, cancel := g.c.ctx(ctx)
 	defer cancel()
-	s, err := readGeneration.Run(ctx, g.c.rdb, []string{tag.generationKey()}, g.c.cfg.Keep.Milliseconds()).Text()
+	s, err := readGeneration.Run(ctx, g.c.rdb, []string{sum.tag().generationKey()}, g.c.cfg.Keep.Milliseconds()).Text()
 	if g.c.failed(err) {
 		return 0, err
 	}
@@ -138,7 +138,7 @@ func (g *Generations) read(ctx context.Context, tag userTag) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	g.remember(tag, gen, taken)
+	g.remember(sum, gen, taken)
 	return gen, nil
 }
 
@@ -146,19 +146,20 @@ func (g *Generations) read(ctx context.Context, tag userTag) (uint64, error) {
 // replica, and returns it. While Redis is away the purge is in force here
 // at once and is written to Redis when it answers again.
 func (g *Generations) Bump(user string) uint64 {
-	tag := tagOf(user)
+	sum := sumOf(user)
 	if g.c.Up() {
 		ctx, cancel := g.c.ctx(context.Background())
 		defer cancel()
-		if gen, err := g.bump(ctx, g.c.rdb, tag); err == nil {
+		if gen, err := g.bump(ctx, g.c.rdb, sum); err == nil {
 			return gen
 		}
 	}
-	return g.bumpHere(tag)
+	return g.bumpHere(sum)
 }
 
-func (g *Generations) bump(ctx context.Context, rdb redis.Scripter, tag userTag) (uint64, error) {
+func (g *Generations) bump(ctx context.Context, rdb redis.Scripter, sum userSum) (uint64, error) {
 	taken := time.Now()
+	tag := sum.tag()
 	s, err := bumpGeneration.Run(ctx, rdb, []string{tag.generationKey()}, g.c.cfg.Keep.Milliseconds()).Text()
 	if g.c.failed(err) {
 		return 0, err
@@ -169,9 +170,9 @@ func (g *Generations) bump(ctx context.Context, rdb redis.Scripter, tag userTag)
 	}
 	g.announce(ctx, tag)
 	g.mu.Lock()
-	delete(g.pending, tag)
+	delete(g.pending, sum)
 	g.mu.Unlock()
-	g.remember(tag, gen, taken)
+	g.remember(sum, gen, taken)
 	return gen, nil
 }
 
@@ -181,14 +182,14 @@ func (g *Generations) announce(ctx context.Context, tag userTag) {
 	g.c.failed(g.c.rdb.Publish(ctx, fanoutChannel, string(tag)).Err())
 }
 
-func (g *Generations) bumpHere(tag userTag) uint64 {
+func (g *Generations) bumpHere(sum userSum) uint64 {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	prev := g.pending[tag]
-	if l, ok := g.leases[tag]; ok {
+	prev := g.pending[sum]
+	if l, ok := g.leases[sum]; ok {
 		prev = max(prev, l.gen)
 	}
-	delete(g.leases, tag)
+	delete(g.leases, sum)
 	if len(g.pending) >= maxPending {
 		// No room to remember the purge for Redis: keep it in force here
 		// by moving every user this replica holds no record of.
@@ -197,36 +198,36 @@ func (g *Generations) bumpHere(tag userTag) uint64 {
 		return g.outage
 	}
 	gen := g.next(prev)
-	g.pending[tag] = gen
+	g.pending[sum] = gen
 	return gen
 }
 
 // remember records a lease, keeping the higher generation: generations
 // only grow, so a lower one is an older read that lost a race.
-func (g *Generations) remember(tag userTag, gen uint64, taken time.Time) {
+func (g *Generations) remember(sum userSum, gen uint64, taken time.Time) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if l, ok := g.leases[tag]; ok && l.gen > gen {
+	if l, ok := g.leases[sum]; ok && l.gen > gen {
 		return
 	}
 	if len(g.leases) >= maxLeases {
 		g.sweep(taken)
 	}
-	g.leases[tag] = lease{gen: gen, taken: taken}
+	g.leases[sum] = lease{gen: gen, taken: taken}
 }
 
 // sweep drops leases that ran out, or any when none did.
 func (g *Generations) sweep(now time.Time) {
-	for tag, l := range g.leases {
+	for sum, l := range g.leases {
 		if now.Sub(l.taken) >= Lease {
-			delete(g.leases, tag)
+			delete(g.leases, sum)
 		}
 	}
-	for tag := range g.leases {
+	for sum := range g.leases {
 		if len(g.leases) < maxLeases*3/4 {
 			break
 		}
-		delete(g.leases, tag)
+		delete(g.leases, sum)
 	}
 }
 
@@ -237,9 +238,9 @@ func (g *Generations) next(prev uint64) uint64 {
 	return n
 }
 
-func (g *Generations) forget(tag userTag) {
+func (g *Generations) forget(sum userSum) {
 	g.mu.Lock()
-	delete(g.leases, tag)
+	delete(g.leases, sum)
 	g.mu.Unlock()
 }
 
@@ -260,12 +261,12 @@ func (g *Generations) wentDown() {
 func (g *Generations) replay(context.Context) {
 	for {
 		g.mu.Lock()
-		batch := make([]userTag, 0, min(len(g.pending), replayBatch))
-		for tag := range g.pending {
+		batch := make([]userSum, 0, min(len(g.pending), replayBatch))
+		for sum := range g.pending {
 			if len(batch) == replayBatch {
 				break
 			}
-			batch = append(batch, tag)
+			batch = append(batch, sum)
 		}
 		g.mu.Unlock()
 		if len(batch) == 0 || !g.c.Up() {
@@ -273,7 +274,8 @@ func (g *Generations) replay(context.Context) {
 		}
 		ctx, cancel := g.c.ctx(context.Background())
 		pipe := g.c.rdb.Pipeline()
-		for _, tag := range batch {
+		for _, sum := range batch {
+			tag := sum.tag()
 			bumpGeneration.Eval(ctx, pipe, []string{tag.generationKey()}, g.c.cfg.Keep.Milliseconds())
 			pipe.Publish(ctx, fanoutChannel, string(tag))
 		}
@@ -283,9 +285,9 @@ func (g *Generations) replay(context.Context) {
 			return
 		}
 		g.mu.Lock()
-		for _, tag := range batch {
-			delete(g.pending, tag)
-			delete(g.leases, tag)
+		for _, sum := range batch {
+			delete(g.pending, sum)
+			delete(g.leases, sum)
 		}
 		g.mu.Unlock()
 		g.c.log.Info("purges taken while redis was away written to it", "users", len(batch))
@@ -308,7 +310,10 @@ func (g *Generations) listen() {
 			g.forgetAll()
 			g.subscribed.Add(1)
 		case *redis.Message:
-			g.forget(userTag(m.Payload))
+			// Anything but a tag is not meant for this channel.
+			if sum, ok := sumOfTag(m.Payload); ok {
+				g.forget(sum)
+			}
 		}
 	}
 }
