@@ -127,10 +127,16 @@ func (g *Generations) Get(user string) uint64 {
 }
 
 func (g *Generations) read(ctx context.Context, sum userSum) (uint64, error) {
-	taken := time.Now()
 	ctx, cancel := g.c.ctx(ctx)
 	defer cancel()
-	s, err := readGeneration.Run(ctx, g.c.rdb, []string{sum.tag().generationKey()}, g.c.cfg.Keep.Milliseconds()).Text()
+	return g.run(ctx, readGeneration, sum)
+}
+
+// run runs a script on the user's generation record and takes a lease on
+// the generation it returns.
+func (g *Generations) run(ctx context.Context, script *redis.Script, sum userSum) (uint64, error) {
+	taken := time.Now()
+	s, err := script.Run(ctx, g.c.rdb, []string{sum.tag().generationKey()}, g.c.cfg.Keep.Milliseconds()).Text()
 	if g.c.failed(err) {
 		return 0, err
 	}
@@ -150,29 +156,24 @@ func (g *Generations) Bump(user string) uint64 {
 	if g.c.Up() {
 		ctx, cancel := g.c.ctx(context.Background())
 		defer cancel()
-		if gen, err := g.bump(ctx, g.c.rdb, sum); err == nil {
+		if gen, err := g.bump(ctx, sum); err == nil {
 			return gen
 		}
 	}
 	return g.bumpHere(sum)
 }
 
-func (g *Generations) bump(ctx context.Context, rdb redis.Scripter, sum userSum) (uint64, error) {
-	taken := time.Now()
-	tag := sum.tag()
-	s, err := bumpGeneration.Run(ctx, rdb, []string{tag.generationKey()}, g.c.cfg.Keep.Milliseconds()).Text()
-	if g.c.failed(err) {
-		return 0, err
-	}
-	gen, err := strconv.ParseUint(s, 10, 64)
+// bump moves the user's record in Redis; the new generation supersedes a
+// purge kept from an outage.
+func (g *Generations) bump(ctx context.Context, sum userSum) (uint64, error) {
+	gen, err := g.run(ctx, bumpGeneration, sum)
 	if err != nil {
 		return 0, err
 	}
-	g.announce(ctx, tag)
 	g.mu.Lock()
 	delete(g.pending, sum)
 	g.mu.Unlock()
-	g.remember(sum, gen, taken)
+	g.announce(ctx, sum.tag())
 	return gen, nil
 }
 
