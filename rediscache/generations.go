@@ -8,7 +8,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
-	"golang.org/x/sync/singleflight"
+
+	"github.com/avatarproxy/avatarproxy/cache"
 )
 
 const (
@@ -34,8 +35,10 @@ const (
 // unknown user gets a new record, which makes whatever was cached before
 // unreachable rather than resurrecting it.
 type Generations struct {
-	c  *Client
-	sf singleflight.Group
+	c *Client
+	// reads collapses concurrent reads of one user's record, each bounded
+	// by the client's timeout.
+	reads *cache.Group[uint64]
 
 	mu     sync.Mutex
 	leases map[userSum]lease
@@ -83,6 +86,7 @@ return g`)
 func NewGenerations(c *Client) *Generations {
 	g := &Generations{
 		c:       c,
+		reads:   cache.NewGroup[uint64](c.cfg.Timeout),
 		leases:  make(map[userSum]lease),
 		pending: make(map[userSum]uint64),
 		done:    make(chan struct{}),
@@ -115,21 +119,17 @@ func (g *Generations) Get(user string) uint64 {
 		return l.gen
 	}
 	if g.c.Up() {
-		v, err, _ := g.sf.Do(string(sum.tag()), func() (any, error) { return g.read(context.Background(), sum) })
+		gen, _, err := g.reads.Do(context.Background(), string(sum.tag()), func(ctx context.Context) (uint64, error) {
+			return g.run(ctx, readGeneration, sum)
+		})
 		if err == nil {
-			return v.(uint64)
+			return gen
 		}
 	}
 	if known {
 		return l.gen
 	}
 	return outage
-}
-
-func (g *Generations) read(ctx context.Context, sum userSum) (uint64, error) {
-	ctx, cancel := g.c.ctx(ctx)
-	defer cancel()
-	return g.run(ctx, readGeneration, sum)
 }
 
 // run runs a script on the user's generation record and takes a lease on
