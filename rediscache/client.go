@@ -63,7 +63,7 @@ type Client struct {
 	upMu      sync.Mutex
 	onDown    []func()
 	onUp      []func()
-	onHealthy []func(ctx context.Context)
+	onHealthy []func()
 	wake      chan struct{}
 	stop      chan struct{}
 	stopOnce  sync.Once
@@ -150,7 +150,7 @@ func (c *Client) OnDown(fn func()) { c.onDown = append(c.onDown, fn) }
 func (c *Client) OnUp(fn func()) { c.onUp = append(c.onUp, fn) }
 
 // OnHealthy registers fn to run after every probe that found Redis up.
-func (c *Client) OnHealthy(fn func(ctx context.Context)) { c.onHealthy = append(c.onHealthy, fn) }
+func (c *Client) OnHealthy(fn func()) { c.onHealthy = append(c.onHealthy, fn) }
 
 // ctx bounds one command on the serving path.
 func (c *Client) ctx(parent context.Context) (context.Context, context.CancelFunc) {
@@ -232,7 +232,7 @@ func (c *Client) probe() {
 		c.log.Info("redis connected")
 	}
 	for _, fn := range c.onHealthy {
-		fn(ctx)
+		fn()
 	}
 }
 

@@ -259,7 +259,7 @@ func (g *Generations) wentDown() {
 }
 
 // replay writes the purges taken while Redis was away, in pipelines.
-func (g *Generations) replay(context.Context) {
+func (g *Generations) replay() {
 	for {
 		g.mu.Lock()
 		batch := make([]userSum, 0, min(len(g.pending), replayBatch))
