@@ -34,7 +34,8 @@ func (s *Store) get(ctx context.Context, user, name string) (*Entry, bool) {
 	ctx, cancel := s.c.ctx(ctx)
 	defer cancel()
 	b, err := s.c.rdb.Get(ctx, tagOf(user).entryKey(name)).Bytes()
-	if s.c.failed(err) || err != nil {
+	if err != nil {
+		s.c.failed(err) // a miss, or Redis gone
 		return nil, false
 	}
 	e := new(Entry)
@@ -48,7 +49,8 @@ func (s *Store) get(ctx context.Context, user, name string) (*Entry, bool) {
 // Set stores e for the user under name for ttl, unless its encoding is
 // larger than the configured cap: such values stay in memory only.
 func (s *Store) Set(ctx context.Context, user, name string, e *Entry, ttl time.Duration) {
-	if !s.c.Up() || ttl <= 0 {
+	// The body alone over the cap spares encoding it.
+	if !s.c.Up() || ttl <= 0 || len(e.Body) > s.c.cfg.MaxValueBytes {
 		return
 	}
 	b, _ := e.MarshalBinary()

@@ -122,3 +122,15 @@ func TestStoreRefusedWritesKeepTheConnection(t *testing.T) {
 		t.Fatal("an entry Redis holds is not served after refused writes")
 	}
 }
+
+// An entry whose body alone is over the cap is turned away before it is
+// encoded: it costs no copy of the body.
+func TestStoreTurnsAwayLargeBodiesWithoutEncoding(t *testing.T) {
+	srv := startRedis(t)
+	r := openReplica(t, srv.url(), false, func(c *Config) { c.MaxValueBytes = 4096 })
+	ctx := context.Background()
+	large := &Entry{Body: make([]byte, 5000)}
+	if allocs := testing.AllocsPerRun(20, func() { r.store.Set(ctx, "u", "large", large, time.Minute) }); allocs != 0 {
+		t.Fatalf("turning away a large body allocates %v times", allocs)
+	}
+}
