@@ -1,6 +1,7 @@
 package resize
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 )
@@ -49,8 +50,11 @@ func av1SequenceHeaders(data []byte, found func(frameSize) error) error {
 		}
 		size := uint64(len(data)) - uint64(min(p, len(data)))
 		if hasSize {
-			n, used := leb128(data[min(p, len(data)):])
-			if used == 0 {
+			// OBU sizes are unsigned LEB128, as Uvarint reads them, of at
+			// most 8 bytes.
+			field := data[min(p, len(data)):]
+			n, used := binary.Uvarint(field[:min(len(field), 8)])
+			if used <= 0 {
 				return nil // cut short
 			}
 			size, p = n, p+used
@@ -72,18 +76,6 @@ func av1SequenceHeaders(data []byte, found func(frameSize) error) error {
 		}
 	}
 	return nil
-}
-
-// leb128 reads an unsigned LEB128 number of at most 8 bytes, as OBU sizes
-// are written, and the bytes it used; 0 bytes used means b ended first.
-func leb128(b []byte) (value uint64, used int) {
-	for i := range min(len(b), 8) {
-		value |= uint64(b[i]&0x7F) << (7 * i)
-		if b[i]&0x80 == 0 {
-			return value, i + 1
-		}
-	}
-	return 0, 0
 }
 
 // av1FrameSize parses a sequence header OBU's payload as far as its
