@@ -15,7 +15,6 @@ import (
 const (
 	obuSequenceHeader = 1
 	obuTemporalDelim  = 2
-	obuPadding        = 15
 )
 
 // av1Config reads an 'av1C' property (AV1-ISOBMFF 2.3): the bytes per
