@@ -7,7 +7,6 @@ package resize
 import "C"
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 	"unsafe"
@@ -102,7 +101,7 @@ func run(src []byte, info Info, opt Options) ([]byte, Format, error) {
 	status := C.avp_resize(unsafe.Pointer(&src[0]), C.size_t(len(src)), &copt, &out, &reason)
 	format := outputFormat(out.format)
 	if status != C.AVP_OK {
-		why := vipsReason(errors.New(C.GoString(reason)))
+		why := vipsReason(C.GoString(reason))
 		C.g_free(C.gpointer(reason))
 		if status == C.AVP_FAILED_DECODE {
 			return nil, "", fmt.Errorf("%w: %s", ErrBadImage, why)
@@ -133,9 +132,9 @@ func cBool(b bool) C.int {
 
 // vipsReason shortens a libvips error, which can run to many lines of
 // loader detail, to its first line.
-func vipsReason(err error) string {
+func vipsReason(message string) string {
 	const maxLen = 120
-	reason, _, _ := strings.Cut(strings.TrimSpace(err.Error()), "\n")
+	reason, _, _ := strings.Cut(strings.TrimSpace(message), "\n")
 	if len(reason) > maxLen {
 		reason = strings.ToValidUTF8(reason[:maxLen], "") + "..."
 	}
