@@ -50,17 +50,16 @@ func metaImages(meta, src []byte) (source, error) {
 	if err != nil {
 		return source{}, err
 	}
-	pitm, iprp, iloc, idat := m.pitm, m.iprp, m.iloc, m.idat
-	if pitm == nil || iprp == nil {
+	if m.pitm == nil || m.iprp == nil {
 		return source{}, errors.New("no primary item or no item properties")
 	}
-	primary, err := parsePitm(pitm)
+	primary, err := parsePitm(m.pitm)
 	if err != nil {
 		return source{}, err
 	}
 
 	var ipco []byte
-	properties := boxReader{b: iprp}
+	properties := boxReader{b: m.iprp}
 	if b, ok := properties.find("ipco"); ok {
 		ipco = b
 	}
@@ -96,7 +95,7 @@ func metaImages(meta, src []byte) (source, error) {
 		}
 		return nil
 	}
-	associations := boxReader{b: iprp}
+	associations := boxReader{b: m.iprp}
 	for b, ok := associations.next(); ok; b, ok = associations.next() {
 		if b.is("ipma") {
 			if err := eachAssociation(b.data, associate); err != nil {
@@ -115,8 +114,8 @@ func metaImages(meta, src []byte) (source, error) {
 	}
 
 	slices.SortFunc(items, func(a, b codedItem) int { return cmp.Compare(a.id, b.id) })
-	if iloc != nil {
-		if err := readItemData(items, iloc, idat, src); err != nil {
+	if m.iloc != nil {
+		if err := readItemData(items, m.iloc, m.idat, src); err != nil {
 			return source{}, err
 		}
 	}
@@ -171,28 +170,25 @@ func readItemData(items []codedItem, iloc, idat, src []byte) error {
 	})
 }
 
-// imageCost adds up what decoding items costs. The primary item, if coded
-// itself, must be the size its 'ispe' says; if derived (a grid, say), it is
-// made of the others.
+// imageCost adds up what decoding items costs; inspect holds the sum to at
+// least the 'ispe' area. The primary item, if coded itself, must be the
+// size its 'ispe' says; if derived (a grid, say), it is made of the others.
 func imageCost(primary uint32, size *property, items []codedItem) (source, error) {
 	s := source{
 		Info:        Info{Width: int(size.width), Height: int(size.height)},
-		pixels:      uint64(size.width) * uint64(size.height),
 		bands:       4, // RGB, and alpha when the file has an alpha item
 		sampleBytes: 1,
 	}
-	var coded uint64
 	for _, it := range items {
 		if it.coded.decoded == 0 {
 			return source{}, fmt.Errorf("the coded size of item %d cannot be read", it.id)
 		}
-		coded = saturatingAdd(coded, it.coded.decoded)
+		s.pixels = saturatingAdd(s.pixels, it.coded.decoded)
 		s.sampleBytes = max(s.sampleBytes, it.coded.sampleBytes)
 		if it.id == primary && (it.coded.width != size.width || it.coded.height != size.height) {
 			s.malformed = fmt.Errorf("ispe says %dx%d, the coded image is %dx%d", size.width, size.height, it.coded.width, it.coded.height)
 		}
 	}
-	s.pixels = max(s.pixels, coded)
 	return s, nil
 }
 
@@ -210,9 +206,7 @@ func sizingProperties(ipco []byte) ([]property, error) {
 		var err error
 		switch p.typ {
 		case "ispe":
-			var w, h int
-			w, h, err = parseIspe(b.data)
-			p.width, p.height = uint32(w), uint32(h)
+			p.width, p.height, err = parseIspe(b.data)
 		case "av1C":
 			p.coded, err = av1Config(b.data)
 		case "hvcC":

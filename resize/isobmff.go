@@ -71,11 +71,11 @@ func brandFormat(ftyp []byte) (Format, error) {
 	return "", fmt.Errorf("%w: isobmff brand %q is not accepted", ErrUnsupported, major)
 }
 
-func parseIspe(b []byte) (width, height int, err error) {
+func parseIspe(b []byte) (width, height uint32, err error) {
 	if len(b) < 12 {
 		return 0, 0, errors.New("malformed ispe box")
 	}
-	return int(binary.BigEndian.Uint32(b[4:])), int(binary.BigEndian.Uint32(b[8:])), nil
+	return binary.BigEndian.Uint32(b[4:]), binary.BigEndian.Uint32(b[8:]), nil
 }
 
 // box is an ISO base media box: its four-character type and its payload.
