@@ -1,8 +1,8 @@
 // Package resize turns an avatar's original bytes into the bytes to send: a
 // square of exactly the requested edge, oriented, cropped, converted to sRGB,
-// stripped of metadata and encoded, by libvips through bimg, with a bounded
-// pool of workers in front. Every error Resize returns carries a
-// failure class.
+// stripped of metadata and encoded, by libvips in one cgo call (pipeline.c),
+// with a bounded pool of workers in front; bimg only starts and stops
+// libvips. Every error Resize returns carries a failure class.
 package resize
 
 import (
