@@ -272,3 +272,19 @@ func TestResizeRefusesEveryTruncation(t *testing.T) {
 		r.hooks.queued = func() { t.Error("refused source reached the queue") }
 	}
 }
+
+// A box cut short after 'meta' leaves the images readable, but the file
+// is damaged all the same.
+func TestResizeRefusesBoxPastTheEnd(t *testing.T) {
+	src := convert(t, testimages.PNG(photo(64, 48)), bimg.Options{Type: bimg.AVIF, Speed: 8})
+	damaged := append(src[:len(src):len(src)], isoBox("free", make([]byte, 8))...)
+	damaged[len(src)+3] = 64 // claims 64 bytes, 16 present
+
+	if _, err := Inspect(damaged); err != nil {
+		t.Fatalf("Inspect: %v, want the header accepted", err)
+	}
+	_, err := refusingPool(t, Limits{}).checkSource(damaged)
+	if !errors.Is(err, ErrBadImage) || !strings.Contains(err.Error(), `"free" box of 64 bytes does not fit in 16`) {
+		t.Errorf("checkSource: %v, want ErrBadImage naming the free box", err)
+	}
+}
