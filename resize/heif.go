@@ -114,12 +114,18 @@ func metaImages(meta, src []byte) (source, error) {
 	}
 
 	slices.SortFunc(items, func(a, b codedItem) int { return cmp.Compare(a.id, b.id) })
+	var damage error
 	if m.iloc != nil {
-		if err := readItemData(items, m.iloc, m.idat, src); err != nil {
+		if damage, err = readItemData(items, m.iloc, m.idat, src); err != nil {
 			return source{}, err
 		}
 	}
-	return imageCost(primary, size, items)
+	s, err := imageCost(primary, size, items)
+	if err != nil {
+		return source{}, err
+	}
+	s.damage = damage
+	return s, nil
 }
 
 // metaBoxes are the children of a 'meta' box that describe its images.
@@ -148,9 +154,19 @@ func readMeta(meta []byte) (metaBoxes, error) {
 	return m, children.err
 }
 
-// readItemData records in items what the headers in their data say.
-func readItemData(items []codedItem, iloc, idat, src []byte) error {
-	return itemExtents(iloc, func(id uint32, method byte, offset, length uint64) error {
+// readItemData records in items what the headers in their data say. It
+// returns as damage the first extent of any item that lies beyond the file
+// or the 'idat' box; the walk goes on, since the headers decide whether
+// the file is accepted at all.
+func readItemData(items []codedItem, iloc, idat, src []byte) (damage, err error) {
+	err = itemExtents(iloc, func(id uint32, method byte, offset, length uint64) error {
+		within := uint64(len(src))
+		if method == inIdat {
+			within = uint64(len(idat))
+		}
+		if damage == nil && (offset > within || length > within-offset) {
+			damage = fmt.Errorf("%w: item %d has data at %d..%d of %d bytes", errTruncated, id, offset, offset+length, within)
+		}
 		i, found := slices.BinarySearchFunc(items, id, func(it codedItem, id uint32) int { return cmp.Compare(it.id, id) })
 		if !found {
 			return nil
@@ -168,6 +184,7 @@ func readItemData(items []codedItem, iloc, idat, src []byte) error {
 		}
 		return hevcSequenceParameterSets(data, it.config.lengthSize, it.coded.frame)
 	})
+	return damage, err
 }
 
 // imageCost adds up what decoding items costs; inspect holds the sum to at

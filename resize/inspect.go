@@ -51,6 +51,10 @@ type source struct {
 	// malformed is a defect found once the size was known; checkSource
 	// reports it after the limits, so that a bomb is called too large.
 	malformed error
+	// damage is where a GIF, WebP, AVIF or HEIF structure, walked once
+	// here, ends before its end or points past it; checkIntact reports it
+	// after malformed.
+	damage error
 }
 
 // decodedBytes is the memory the decoded source takes.
@@ -119,10 +123,11 @@ func inspectStd(src []byte) (source, error) {
 	case "gif":
 		// libvips decodes to RGBA on a canvas grown to hold every frame.
 		g := walkGIF(src)
-		s.Format, s.Width, s.Height, s.Frames = GIF, g.width, g.height, g.frames
+		s.Format, s.Width, s.Height, s.Frames, s.damage = GIF, g.width, g.height, g.frames, g.damage
 	case "webp":
 		s.Format = WebP
-		s.Frames = walkWebP(src).frames
+		w := walkWebP(src)
+		s.Frames, s.damage = w.frames, w.damage
 		if cfg.ColorModel == color.YCbCrModel && s.Frames <= 1 {
 			s.bands = 3 // lossy, without alpha
 		}

@@ -147,7 +147,11 @@ func FuzzInspect(f *testing.F) {
 		if info.Format == "" || info.Width <= 0 || info.Height <= 0 {
 			t.Fatalf("Inspect() = %+v without error", info)
 		}
-		if err := checkIntact(src, info.Format); err != nil && !errors.Is(err, ErrBadImage) {
+		s, err := inspect(src)
+		if err != nil {
+			t.Fatalf("inspect: %v after Inspect accepted the source", err)
+		}
+		if err := checkIntact(src, s); err != nil && !errors.Is(err, ErrBadImage) {
 			t.Fatalf("checkIntact: error %v does not wrap ErrBadImage", err)
 		}
 	})

@@ -19,23 +19,19 @@ import (
 // of image marker; a PNG without its IEND chunk, or with a chunk whose
 // checksum does not match; a GIF whose blocks do not reach its trailer; a
 // WebP whose RIFF size or a chunk's runs past the bytes present; an AVIF
-// or HEIF with a box, or an item's data, beyond the end of the file.
-func checkIntact(src []byte, f Format) error {
-	var err error
-	switch f {
+// or HEIF with a box, or an item's data, beyond the end of the file. The
+// structures inspect walks anyway, GIF, WebP and ISOBMFF, come with their
+// damage recorded in s; JPEG and PNG are walked here.
+func checkIntact(src []byte, s source) error {
+	err := s.damage
+	switch s.Format {
 	case JPEG:
 		err = jpegIntact(src)
 	case PNG:
 		err = pngIntact(src)
-	case GIF:
-		err = walkGIF(src).damage
-	case WebP:
-		err = walkWebP(src).damage
-	case AVIF, HEIF:
-		err = isobmffIntact(src)
 	}
 	if err != nil {
-		return fmt.Errorf("%w: %s %v", ErrBadImage, f, err)
+		return fmt.Errorf("%w: %s %v", ErrBadImage, s.Format, err)
 	}
 	return nil
 }
@@ -115,37 +111,4 @@ func jpegIntact(src []byte) error {
 			break
 		}
 	}
-}
-
-// isobmffIntact checks that every top-level box fits in src, and that
-// every extent of item data the 'iloc' box lists lies within the file or
-// the 'idat' box.
-func isobmffIntact(src []byte) error {
-	var meta []byte
-	top := boxReader{b: src}
-	for b, ok := top.next(); ok; b, ok = top.next() {
-		if b.is("meta") && meta == nil {
-			meta = b.data
-		}
-	}
-	if top.err != nil {
-		return fmt.Errorf("%w: %v", errTruncated, top.err)
-	}
-	m, err := readMeta(meta)
-	if err != nil {
-		return err
-	}
-	if m.iloc == nil {
-		return nil
-	}
-	return itemExtents(m.iloc, func(item uint32, method byte, offset, length uint64) error {
-		within := uint64(len(src))
-		if method == inIdat {
-			within = uint64(len(m.idat))
-		}
-		if offset > within || length > within-offset {
-			return fmt.Errorf("%w: item %d has data at %d..%d of %d bytes", errTruncated, item, offset, offset+length, within)
-		}
-		return nil
-	})
 }

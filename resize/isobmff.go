@@ -44,6 +44,14 @@ func inspectISOBMFF(src []byte) (source, error) {
 	if s.malformed != nil {
 		s.malformed = fmt.Errorf("%w: %s header: %v", ErrUnsupported, format, s.malformed)
 	}
+	// Every top-level box must fit in src; a damaged one after 'meta'
+	// leaves the images readable but the file cut short. It is named
+	// before damaged item data.
+	for _, ok := top.next(); ok; _, ok = top.next() {
+	}
+	if top.err != nil {
+		s.damage = fmt.Errorf("%w: %v", errTruncated, top.err)
+	}
 	return s, nil
 }
 

@@ -210,7 +210,7 @@ func (r *Resizer) checkSource(src []byte) (Info, error) {
 	if s.malformed != nil {
 		return Info{}, s.malformed
 	}
-	if err := checkIntact(src, s.Format); err != nil {
+	if err := checkIntact(src, s); err != nil {
 		return Info{}, err
 	}
 	return s.Info, nil
