@@ -243,64 +243,55 @@ func sizingProperties(ipco []byte) ([]property, error) {
 }
 
 func parsePitm(b []byte) (uint32, error) {
-	switch {
-	case len(b) >= 6 && b[0] == 0:
-		return uint32(binary.BigEndian.Uint16(b[4:])), nil
-	case len(b) >= 8 && b[0] != 0:
-		return binary.BigEndian.Uint32(b[4:]), nil
+	r := fieldReader{b: b}
+	idSize := 2
+	if r.uint(1) != 0 { // version
+		idSize = 4
 	}
-	return 0, errors.New("malformed pitm box")
+	r.uint(3) // flags
+	id := r.uint(idSize)
+	if r.err != nil {
+		return 0, errors.New("malformed pitm box")
+	}
+	return uint32(id), nil
 }
 
 // eachAssociation calls fn with every item and property index an 'ipma'
 // box associates.
 func eachAssociation(b []byte, fn func(item uint32, index int) error) error {
 	malformed := errors.New("malformed ipma box")
-	if len(b) < 8 {
-		return malformed
+	r := fieldReader{b: b}
+	version, flags, count := r.uint(1), r.uint(3), r.uint(4)
+	idSize, wideIndex := 2, flags&1 != 0
+	if version >= 1 {
+		idSize = 4
 	}
-	version, wideIndex := b[0], b[3]&1 != 0
-	count := binary.BigEndian.Uint32(b[4:])
-	b = b[8:]
-
 	for range count {
-		var id uint32
-		if version < 1 {
-			if len(b) < 2 {
-				return malformed
-			}
-			id, b = uint32(binary.BigEndian.Uint16(b)), b[2:]
-		} else {
-			if len(b) < 4 {
-				return malformed
-			}
-			id, b = binary.BigEndian.Uint32(b), b[4:]
-		}
-
-		if len(b) < 1 {
-			return malformed
-		}
-		n := int(b[0])
-		b = b[1:]
-		size := 1
+		id := uint32(r.uint(idSize))
+		n := r.uint(1)
+		indexSize := uint64(1)
 		if wideIndex {
-			size = 2
+			indexSize = 2
 		}
-		if len(b) < n*size {
+		// All of an item's indices are read before fn sees any.
+		indices := r.bytes(n * indexSize)
+		if r.err != nil {
 			return malformed
 		}
 		for i := range n {
 			var index int
 			if wideIndex {
-				index = int(binary.BigEndian.Uint16(b[2*i:]) & 0x7fff) // top bit: essential
+				index = int(binary.BigEndian.Uint16(indices[2*i:]) & 0x7fff) // top bit: essential
 			} else {
-				index = int(b[i] & 0x7f)
+				index = int(indices[i] & 0x7f)
 			}
 			if err := fn(id, index); err != nil {
 				return err
 			}
 		}
-		b = b[n*size:]
+	}
+	if r.err != nil {
+		return malformed
 	}
 	return nil
 }

@@ -105,3 +105,17 @@ func (r *fieldReader) uint(n int) uint64 {
 	r.b = r.b[n:]
 	return binary.BigEndian.Uint64(buf[:])
 }
+
+// bytes returns the next n bytes.
+func (r *fieldReader) bytes(n uint64) []byte {
+	if r.err != nil {
+		return nil
+	}
+	if uint64(len(r.b)) < n {
+		r.err = errors.New("field past the end")
+		return nil
+	}
+	b := r.b[:n]
+	r.b = r.b[n:]
+	return b
+}
