@@ -1,7 +1,6 @@
 package resize
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 )
@@ -28,23 +27,19 @@ func hevcConfig(b []byte) (c codedImage, lengthSize int, err error) {
 	}
 	lengthSize = int(b[21]&3) + 1
 	arrays := int(b[22])
-	rest := b[23:]
+	r := fieldReader{b: b[23:]}
 	for range arrays {
-		if len(rest) < 3 {
+		typ, count := r.uint(1)&0x3F, r.uint(2)
+		if r.err != nil {
 			return codedImage{}, 0, malformed
 		}
-		typ, count := rest[0]&0x3F, int(binary.BigEndian.Uint16(rest[1:]))
-		rest = rest[3:]
 		for range count {
-			if len(rest) < 2 {
-				return codedImage{}, 0, malformed
-			}
-			n := int(binary.BigEndian.Uint16(rest))
-			if len(rest) < 2+n {
+			nal := r.bytes(r.uint(2))
+			if r.err != nil {
 				return codedImage{}, 0, malformed
 			}
 			if typ == naluSPS {
-				f, err := hevcPictureSize(rest[2 : 2+n])
+				f, err := hevcPictureSize(nal)
 				if err != nil {
 					return codedImage{}, 0, err
 				}
@@ -52,7 +47,6 @@ func hevcConfig(b []byte) (c codedImage, lengthSize int, err error) {
 					return codedImage{}, 0, err
 				}
 			}
-			rest = rest[2+n:]
 		}
 	}
 	return c, lengthSize, nil
@@ -63,17 +57,12 @@ func hevcConfig(b []byte) (c codedImage, lengthSize int, err error) {
 // bytes. A unit that runs past the end of data ends the walk: the decoder
 // cannot use it either, and checkIntact reports the truncation.
 func hevcSequenceParameterSets(data []byte, lengthSize int, found func(frameSize) error) error {
-	for len(data) >= lengthSize {
-		var n uint64
-		for _, b := range data[:lengthSize] {
-			n = n<<8 | uint64(b)
-		}
-		data = data[lengthSize:]
-		if n > uint64(len(data)) {
+	r := fieldReader{b: data}
+	for {
+		nal := r.bytes(r.uint(lengthSize))
+		if r.err != nil {
 			return nil
 		}
-		nal := data[:n]
-		data = data[n:]
 		if len(nal) < 2 || nal[0]>>1&0x3F != naluSPS {
 			continue
 		}
@@ -85,7 +74,6 @@ func hevcSequenceParameterSets(data []byte, lengthSize int, found func(frameSize
 			return err
 		}
 	}
-	return nil
 }
 
 // hevcPictureSize parses an SPS NAL unit, its two-byte header included, as
