@@ -21,11 +21,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/avatarproxy/avatarproxy/internal/process"
 )
 
 func main() {
@@ -74,9 +75,8 @@ func run(o options, out io.Writer) error {
 	if bin == "" {
 		bin = filepath.Join(dir, "avatarproxy")
 		fmt.Fprintln(out, "building avatarproxy")
-		build := exec.Command("go", "build", "-o", bin, "github.com/avatarproxy/avatarproxy/cmd/avatarproxy")
-		if b, err := build.CombinedOutput(); err != nil {
-			return fmt.Errorf("go build: %v\n%s", err, b)
+		if err := process.Build(bin); err != nil {
+			return err
 		}
 	}
 

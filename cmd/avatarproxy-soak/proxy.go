@@ -4,11 +4,8 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -24,12 +21,10 @@ type proxy struct {
 // startProxy runs bin with a configuration written to dir, in front of
 // the origin at address origin, and waits until it answers /healthz.
 func startProxy(bin, dir, origin string) (*proxy, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := process.FreeAddr()
 	if err != nil {
 		return nil, err
 	}
-	addr := ln.Addr().String()
-	ln.Close()
 
 	// Two upstreams over one origin with different patience; a cache small
 	// enough to evict; a resize pool small enough to fill.
@@ -57,22 +52,11 @@ resize:
 security:
   purge_token: %s
 `, addr, origin, origin, origin, dripSecret, origin, defaultSize, maxSize, purgeToken)
-	cfgPath := filepath.Join(dir, "avatarproxy.yaml")
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
-		return nil, err
-	}
-	cmd := exec.Command(bin, "-config", cfgPath)
-	cmd.Env = process.Env()
-	proc, err := process.Start(cmd)
+	proc, err := process.StartProxy(bin, dir, addr, cfg, startTimeout)
 	if err != nil {
 		return nil, err
 	}
-	px := &proxy{Process: proc, base: "http://" + addr}
-	if err := px.WaitHTTP(px.base+"/healthz", startTimeout); err != nil {
-		px.Kill()
-		return nil, err
-	}
-	return px, nil
+	return &proxy{Process: proc, base: "http://" + addr}, nil
 }
 
 // rss is the resident set size of the process, from the kernel's view

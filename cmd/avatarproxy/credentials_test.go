@@ -11,7 +11,6 @@ import (
 	"github.com/avatarproxy/avatarproxy/internal/fakeprovider"
 	"github.com/avatarproxy/avatarproxy/internal/fakeprovider/fakeprovidertest"
 	"github.com/avatarproxy/avatarproxy/internal/testimages"
-	"github.com/avatarproxy/avatarproxy/internal/testproc"
 )
 
 // The binary against a Box fake that issues tokens to a Client Credentials
@@ -35,7 +34,7 @@ func TestProviderCredentials(t *testing.T) {
 	for i := range 21 {
 		box.SetAvatar(fmt.Sprint(1000+i), testimages.SeededJPEG(fmt.Sprint("ccg-", i), 64, 64))
 	}
-	p := startWithConfig(t, testproc.Env("BOX_CLIENT_SECRET="+secret, "DS_PASSWORD="+password), fmt.Sprintf(`
+	p := startWithConfig(t, []string{"BOX_CLIENT_SECRET=" + secret, "DS_PASSWORD=" + password}, fmt.Sprintf(`
 upstreams:
   - {name: box, kind: box, base_url: %q, token_url: %q, client_id: app, client_secret: "${BOX_CLIENT_SECRET}", enterprise_id: "123"}
   - {name: wrong, kind: box, base_url: %q, token_url: %q, client_id: app, client_secret: %q, enterprise_id: "123"}

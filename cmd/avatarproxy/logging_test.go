@@ -37,13 +37,12 @@ func loggingProxy(t *testing.T, format, level string) *proxyProcess {
 	root := t.TempDir()
 	copyFile(t, filepath.Join(testproc.RepoRoot(t), "examples", "avatars", "alice.jpg"), filepath.Join(root, "alice.jpg"))
 	addr := testproc.FreeAddr(t)
-	cfg := writeConfig(t, fmt.Sprintf(`
+	return startProxy(t, t.TempDir(), addr, fmt.Sprintf(`
 listen: %q
 upstreams:
   - {name: pics, kind: file, root: %q}
 log: {format: %s, level: %s}
 `, addr, root, format, level))
-	return startProxy(t, addr, t.TempDir(), testproc.Env(), "-config", cfg)
 }
 
 // Every request gets one access line naming its request id, route,

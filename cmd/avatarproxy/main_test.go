@@ -37,26 +37,21 @@ type proxyProcess struct {
 	url string // http://127.0.0.1:PORT
 }
 
-// startProxy runs the binary in dir with args, waits until it answers
-// /healthz on addr, and kills it at the end of the test if it is still
-// running.
-func startProxy(t *testing.T, addr, dir string, env []string, args ...string) *proxyProcess {
+// startProxy runs the binary in dir with the configuration text (none:
+// the embedded default) and env added to the test's environment, as
+// testproc.Proxy does, for a proxy answering on addr.
+func startProxy(t *testing.T, dir, addr, config string, env ...string) *proxyProcess {
 	t.Helper()
-	cmd := exec.Command(testproc.Binary(t), args...)
-	cmd.Dir = dir
-	cmd.Env = env
-	p := &proxyProcess{Process: testproc.Start(t, cmd), url: "http://" + addr}
-	p.WaitHTTP(p.url + "/healthz")
-	return p
+	return &proxyProcess{Process: testproc.Proxy(t, dir, addr, config, env...), url: "http://" + addr}
 }
 
-// startWithConfig starts avatarproxy, with env, on a free address and the
-// configuration conf, to which it adds the listen key.
+// startWithConfig starts avatarproxy, with env added to the test's
+// environment, on a free address and the configuration conf, to which it
+// adds the listen key.
 func startWithConfig(t *testing.T, env []string, conf string) *proxyProcess {
 	t.Helper()
 	addr := testproc.FreeAddr(t)
-	cfg := writeConfig(t, fmt.Sprintf("listen: %q\n", addr)+conf)
-	return startProxy(t, addr, t.TempDir(), env, "-config", cfg)
+	return startProxy(t, t.TempDir(), addr, fmt.Sprintf("listen: %q\n", addr)+conf, env...)
 }
 
 // writeConfig writes a configuration file into a fresh directory.
@@ -131,7 +126,7 @@ func TestServesFileUpstream(t *testing.T) {
 	for _, name := range []string{"alice.jpg", "bob.png"} {
 		copyFile(t, filepath.Join(testproc.RepoRoot(t), "examples", "avatars", name), filepath.Join(root, name))
 	}
-	p := startWithConfig(t, testproc.Env(), fmt.Sprintf(`
+	p := startWithConfig(t, nil, fmt.Sprintf(`
 upstreams:
   - {name: pics, kind: file, root: %q}
 `, root))
@@ -163,7 +158,7 @@ upstreams:
 // the repository root, serving the sample avatars.
 func TestEmbeddedDefault(t *testing.T) {
 	addr := testproc.FreeAddr(t)
-	p := startProxy(t, addr, testproc.RepoRoot(t), testproc.Env("AVATARPROXY_LISTEN="+addr))
+	p := startProxy(t, testproc.RepoRoot(t), addr, "", "AVATARPROXY_LISTEN="+addr)
 	client := &http.Client{Timeout: mustNotHang}
 	url := p.url + "/avatar/local/alice?size=64"
 	resp, body := get(t, client, url)

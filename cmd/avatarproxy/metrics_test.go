@@ -24,7 +24,7 @@ func TestMetricsPassPromtool(t *testing.T) {
 	root := t.TempDir()
 	copyFile(t, filepath.Join(testproc.RepoRoot(t), "examples", "avatars", "alice.jpg"), filepath.Join(root, "alice.jpg"))
 	o := newOrigin(t)
-	p := startWithConfig(t, testproc.Env(), fmt.Sprintf(`
+	p := startWithConfig(t, nil, fmt.Sprintf(`
 security: {purge_token: secret}
 upstreams:
   - {name: pics, kind: file, root: %q}
@@ -79,7 +79,7 @@ func TestGoMemoryLimitFollowsTheCache(t *testing.T) {
 		{"GOMEMLIMIT wins", []string{"GOMEMLIMIT=300MiB"}, 300 << 20},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			p := startWithConfig(t, testproc.Env(c.env...), fmt.Sprintf(`
+			p := startWithConfig(t, c.env, fmt.Sprintf(`
 cache: {max_bytes: 64MiB}
 upstreams:
   - {name: local, kind: file, root: %q}

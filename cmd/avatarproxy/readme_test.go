@@ -101,7 +101,7 @@ func TestReadmeQuickTour(t *testing.T) {
 	testproc.Need(t, "curl")
 	tour := readmeTour(t)
 	addr := testproc.FreeAddr(t)
-	startProxy(t, addr, testproc.RepoRoot(t), testproc.Env("AVATARPROXY_LISTEN="+addr))
+	startProxy(t, testproc.RepoRoot(t), addr, "", "AVATARPROXY_LISTEN="+addr)
 	dir := t.TempDir()
 	steps := runTour(t, tour, addr, dir)
 
@@ -305,8 +305,9 @@ func TestSampleConfig(t *testing.T) {
 func TestHealthcheckFollowsConfiguredPort(t *testing.T) {
 	addr := testproc.FreeAddr(t)
 	avatars := filepath.Join(testproc.RepoRoot(t), "examples", "avatars")
-	serving := writeConfig(t, fmt.Sprintf("listen: %q\nupstreams:\n  - {name: local, kind: file, root: %q}\n", addr, avatars))
-	startProxy(t, addr, t.TempDir(), testproc.Env(), "-config", serving)
+	servingText := fmt.Sprintf("listen: %q\nupstreams:\n  - {name: local, kind: file, root: %q}\n", addr, avatars)
+	startProxy(t, t.TempDir(), addr, servingText)
+	serving := writeConfig(t, servingText)
 
 	healthcheck := func(env []string, args ...string) (int, string) {
 		t.Helper()

@@ -20,7 +20,6 @@ import (
 	_ "golang.org/x/image/webp"
 
 	"github.com/avatarproxy/avatarproxy/internal/testimages"
-	"github.com/avatarproxy/avatarproxy/internal/testproc"
 )
 
 // origin is an http upstream for the shutdown tests. User ids starting
@@ -179,7 +178,7 @@ func burst(t *testing.T, client *http.Client, base string, n int) {
 // burst of requests leaves no goroutines behind.
 func TestGracefulShutdown(t *testing.T) {
 	o := newOrigin(t)
-	p := startWithConfig(t, testproc.Env(), fmt.Sprintf(`
+	p := startWithConfig(t, nil, fmt.Sprintf(`
 shutdown_timeout: 30s
 shutdown_delay: 2s
 upstreams:
@@ -268,7 +267,7 @@ upstreams:
 // held connection without a response.
 func TestShutdownTimeout(t *testing.T) {
 	o := newOrigin(t)
-	p := startWithConfig(t, testproc.Env(), fmt.Sprintf(`
+	p := startWithConfig(t, nil, fmt.Sprintf(`
 shutdown_timeout: 1s
 upstreams:
   - {name: o, kind: http, url_template: "%s/a/{user_id}", timeout: 50s, header_timeout: 50s}

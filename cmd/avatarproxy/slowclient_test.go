@@ -77,7 +77,7 @@ func startDripper(t *testing.T, addr, head string) <-chan dripper {
 func TestShutdownWithDrippers(t *testing.T) {
 	o := newOrigin(t)
 	addr := testproc.FreeAddr(t)
-	cfg := writeConfig(t, fmt.Sprintf(`
+	p := startProxy(t, t.TempDir(), addr, fmt.Sprintf(`
 listen: %q
 shutdown_timeout: 30s
 body_timeout: 5s
@@ -86,7 +86,6 @@ upstreams:
   - {name: ds, kind: docspace, base_url: %q, api_key: k, webhook_secret: s3cret}
   - {name: box, kind: box, base_url: %q, token: t, passthrough_prefix: /box}
 `, addr, o.URL, o.URL))
-	p := startProxy(t, addr, t.TempDir(), testproc.Env(), "-config", cfg)
 
 	signature := "X-Docspace-Signature-256: sha256=" + strings.Repeat("ab", 32) + "\r\n"
 	var drippers []<-chan dripper
@@ -125,13 +124,12 @@ upstreams:
 // served only once one of them leaves.
 func TestMaxConnections(t *testing.T) {
 	addr := testproc.FreeAddr(t)
-	cfg := writeConfig(t, fmt.Sprintf(`
+	startProxy(t, t.TempDir(), addr, fmt.Sprintf(`
 listen: %q
 max_connections: 3
 upstreams:
   - {name: local, kind: file, root: .}
 `, addr))
-	startProxy(t, addr, t.TempDir(), testproc.Env(), "-config", cfg)
 	// startProxy's probe may have left its connection open.
 	http.DefaultTransport.(*http.Transport).CloseIdleConnections()
 	var holders []net.Conn

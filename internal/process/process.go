@@ -1,7 +1,7 @@
 // Package process runs a program with its output collected and tells when
 // it has exited, for the tests (through testproc) and the soak, which
-// supervise the avatarproxy binary and the services around it. It links
-// no testing code.
+// build and supervise the avatarproxy binary and the services around it.
+// It links no testing code.
 package process
 
 import (

@@ -7,13 +7,11 @@
 package testproc
 
 import (
-	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -28,12 +26,11 @@ const MustNotHang = 60 * time.Second
 // FreeAddr returns a loopback address whose port was free a moment ago.
 func FreeAddr(t testing.TB) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := process.FreeAddr()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	return addr
 }
 
 // Need returns the path of an installed program, and fails the test when
@@ -76,11 +73,7 @@ func Binary(t testing.TB) string {
 			return
 		}
 		binary = filepath.Join(dir, "avatarproxy")
-		cmd := exec.Command("go", "build", "-o", binary, "./cmd/avatarproxy")
-		cmd.Dir = RepoRoot(t)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
+		buildErr = process.Build(binary)
 	})
 	if buildErr != nil {
 		t.Fatal(buildErr)
@@ -163,17 +156,15 @@ func (p *Process) WaitHTTP(url string) {
 func Env(extra ...string) []string { return process.Env(extra...) }
 
 // Proxy starts the avatarproxy binary with the configuration text (written
-// to a file in dir, which is also the working directory) listening on
-// addr, and waits until it answers /healthz.
+// to a file in dir, which is also the working directory; none when empty,
+// for the embedded default) listening on addr, with env added to Env(), and
+// waits until it answers /healthz.
 func Proxy(t testing.TB, dir, addr, config string, env ...string) *Process {
 	t.Helper()
-	path := filepath.Join(dir, fmt.Sprintf("avatarproxy-%s.yaml", strings.ReplaceAll(addr, ":", "-")))
-	if err := os.WriteFile(path, []byte(config), 0o600); err != nil {
+	cmd, err := process.ProxyCommand(Binary(t), dir, addr, config, env...)
+	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(Binary(t), "-config", path)
-	cmd.Dir = dir
-	cmd.Env = Env(env...)
 	p := Start(t, cmd)
 	p.WaitHTTP("http://" + addr + "/healthz")
 	return p
