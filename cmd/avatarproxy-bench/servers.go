@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
 	"net"
 	"os"
@@ -92,8 +91,10 @@ func (s *server) rss() int64 {
 	return treeRSS(s.proc.Cmd.Process.Pid)
 }
 
+// treeRSS sums the resident sets of pid and its descendants; a process
+// gone meanwhile counts 0.
 func treeRSS(pid int) int64 {
-	total := statusKiB(pid, "VmRSS:") * 1024
+	total, _ := process.RSS(pid)
 	children, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
 	for _, f := range strings.Fields(string(children)) {
 		if child, err := strconv.Atoi(f); err == nil {
@@ -101,22 +102,6 @@ func treeRSS(pid int) int64 {
 		}
 	}
 	return total
-}
-
-func statusKiB(pid int, field string) int64 {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), field); ok {
-			n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-			return n
-		}
-	}
-	return 0
 }
 
 func startServers(o options, dir string, set *imageSet) (*env, error) {

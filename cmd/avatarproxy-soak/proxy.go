@@ -2,10 +2,8 @@ package main
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 
@@ -61,21 +59,7 @@ security:
 
 // rss is the resident set size of the process, from the kernel's view
 // rather than the Go heap's, so that libvips' memory counts too.
-func (p *proxy) rss() (int64, error) {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", p.Cmd.Process.Pid))
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			return kb << 10, err
-		}
-	}
-	return 0, errors.New("no VmRSS")
-}
+func (p *proxy) rss() (int64, error) { return process.RSS(p.Cmd.Process.Pid) }
 
 // samples are the unlabelled samples of a /metrics scrape.
 type samples map[string]string

@@ -1,18 +1,17 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 
+	"github.com/avatarproxy/avatarproxy/internal/process"
 	"github.com/avatarproxy/avatarproxy/internal/testimages"
 	"github.com/avatarproxy/avatarproxy/internal/testproc"
 )
@@ -92,32 +91,13 @@ upstreams:
 		return fmt.Sprintf("%s/avatar/web/%s?size=32&v=t%d", base, id(i, longIDSize), i)
 	}, http.StatusBadRequest)
 
-	rss := residentBytes(t, p.Cmd.Process.Pid)
+	rss, err := process.RSS(p.Cmd.Process.Pid)
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Logf("%d requests with fresh %d-byte ids and tokens, %d with %d-byte ids: %d fetches, RSS %.1f MiB (cache.max_bytes %d MiB + %d MiB allowed)",
 		requests, idLen, longIDs, longIDSize, fetches.Load(), float64(rss)/(1<<20), maxBytes>>20, floodOverhead>>20)
 	if rss > maxBytes+floodOverhead {
 		t.Fatalf("RSS %.1f MiB, above cache.max_bytes plus %d MiB", float64(rss)/(1<<20), floodOverhead>>20)
 	}
-}
-
-// residentBytes reads a process's resident set from /proc.
-func residentBytes(t *testing.T, pid int) int64 {
-	t.Helper()
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return kb << 10
-		}
-	}
-	t.Fatal("no VmRSS in /proc status")
-	return 0
 }

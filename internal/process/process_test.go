@@ -47,3 +47,20 @@ func TestKillEndsTheProcess(t *testing.T) {
 		t.Error("still running after Kill")
 	}
 }
+
+func TestRSSReadsTheKernelsCount(t *testing.T) {
+	p, err := Start(exec.Command("sleep", "600"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Kill()
+	// The kernel counts a running process's pages in whole pages.
+	rss, err := RSS(p.Cmd.Process.Pid)
+	if err != nil || rss <= 0 || rss%1024 != 0 {
+		t.Errorf("RSS of a running sleep = %d, %v; want a positive number of KiB", rss, err)
+	}
+	p.Kill()
+	if rss, err := RSS(p.Cmd.Process.Pid); err == nil {
+		t.Errorf("RSS of an ended process = %d, want an error", rss)
+	}
+}
