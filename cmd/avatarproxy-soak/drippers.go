@@ -6,6 +6,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/avatarproxy/avatarproxy/internal/hostile"
 )
 
 // Slow-drip clients: each announces a request body and sends it a byte at
@@ -21,14 +23,9 @@ const (
 	dripSecret     = "soak-webhook-secret"
 )
 
-// dripHeads are the request heads of the drippers: a webhook with a well
-// formed signature, which the proxy must read the body of to verify, and
-// an upload through the pass-through.
-var dripHeads = []string{
-	"POST /webhooks/hook HTTP/1.1\r\nHost: soak\r\nX-Docspace-Signature-256: sha256=" +
-		"abababababababababababababababababababababababababababababababab\r\n",
-	"POST /pass/users/1/avatar HTTP/1.1\r\nHost: soak\r\nContent-Type: application/octet-stream\r\n",
-}
+// dripHeads are the request heads of the drippers: on the webhook of the
+// upstream "hook" and through the pass-through of "pass".
+var dripHeads = []string{hostile.WebhookDripHead("hook"), hostile.UploadDripHead("/pass")}
 
 // drippers runs the slow-drip clients and counts what became of them.
 type drippers struct {
@@ -84,37 +81,16 @@ func (d *drippers) once(head string) bool {
 	}
 	defer conn.Close()
 	start := time.Now()
-	if _, err := fmt.Fprintf(conn, "%sContent-Length: %d\r\n\r\n", head, dripBody); err != nil {
+	if _, _, err := hostile.DripRequest(conn, head, dripBody, dripEvery, d.stop); err != nil {
 		return false
 	}
-	closed := make(chan struct{})
-	go func() {
-		buf := make([]byte, 512)
-		for {
-			if _, err := conn.Read(buf); err != nil {
-				close(closed)
-				return
-			}
-		}
-	}()
-	tick := time.NewTicker(dripEvery)
-	defer tick.Stop()
-	for sent := 0; sent < dripBody; sent++ {
-		select {
-		case <-d.stop:
-			return true
-		case <-closed:
-			d.held(time.Since(start))
-			return true
-		case <-tick.C:
-		}
-		if _, err := conn.Write([]byte{'x'}); err != nil {
-			d.held(time.Since(start))
-			return true
-		}
+	select {
+	case <-d.stop:
+	default:
+		// Cut, or the whole body went in and it was never cut: either way
+		// the proxy held it this long.
+		d.held(time.Since(start))
 	}
-	// The whole body went in: it was never cut.
-	d.held(time.Since(start))
 	return true
 }
 

@@ -3,15 +3,14 @@ package main
 import (
 	"bufio"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/avatarproxy/avatarproxy/internal/hostile"
 	"github.com/avatarproxy/avatarproxy/internal/testproc"
 )
 
@@ -19,7 +18,8 @@ import (
 // dripEvery, so slowly that sending it whole would take 40 s.
 type dripper struct {
 	sent int
-	cut  bool // the server closed the connection before the body was whole
+	cut  bool  // the server closed the connection before the body was whole
+	err  error // the request head could not be sent
 }
 
 const (
@@ -27,44 +27,20 @@ const (
 	dripEvery = 100 * time.Millisecond
 )
 
-// startDripper connects to addr and sends head; the drip goes on in the
-// background until the server hangs up or the body is whole, and the
-// returned channel then receives the outcome.
+// startDripper connects to addr and drips a request with head in the
+// background until the server hangs up or the body is whole; the returned
+// channel then receives the outcome.
 func startDripper(t *testing.T, addr, head string) <-chan dripper {
 	t.Helper()
 	conn, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := fmt.Fprintf(conn, "%sContent-Length: %d\r\n\r\nx", head, dripBody); err != nil {
-		t.Fatal(err)
-	}
 	done := make(chan dripper, 1)
 	go func() {
 		defer conn.Close()
-		closed := make(chan struct{})
-		go func() {
-			_, _ = io.Copy(io.Discard, conn)
-			close(closed)
-		}()
-		d := dripper{sent: 1}
-		tick := time.NewTicker(dripEvery)
-		defer tick.Stop()
-		for d.sent < dripBody {
-			select {
-			case <-closed:
-				d.cut = true
-				done <- d
-				return
-			case <-tick.C:
-			}
-			if _, err := conn.Write([]byte("x")); err != nil {
-				d.cut = true
-				done <- d
-				return
-			}
-			d.sent++
-		}
+		var d dripper
+		d.sent, d.cut, d.err = hostile.DripRequest(conn, head, dripBody, dripEvery, nil)
 		done <- d
 	}()
 	return done
@@ -87,12 +63,11 @@ upstreams:
   - {name: box, kind: box, base_url: %q, token: t, passthrough_prefix: /box}
 `, addr, o.URL, o.URL))
 
-	signature := "X-Docspace-Signature-256: sha256=" + strings.Repeat("ab", 32) + "\r\n"
 	var drippers []<-chan dripper
 	for range 5 {
 		drippers = append(drippers,
-			startDripper(t, addr, "POST /webhooks/ds HTTP/1.1\r\nHost: a\r\n"+signature),
-			startDripper(t, addr, "POST /box/users/1/avatar HTTP/1.1\r\nHost: a\r\nContent-Type: application/octet-stream\r\n"))
+			startDripper(t, addr, hostile.WebhookDripHead("ds")),
+			startDripper(t, addr, hostile.UploadDripHead("/box")))
 	}
 	// Every dripper is being served before the signal: ten requests and
 	// the one that reads the gauge.
@@ -110,6 +85,9 @@ upstreams:
 	for _, done := range drippers {
 		select {
 		case d := <-done:
+			if d.err != nil {
+				t.Fatalf("a dripper could not send its request head: %v", d.err)
+			}
 			if !d.cut {
 				t.Errorf("a dripper sent its whole body (%d bytes)", d.sent)
 			}

@@ -1,7 +1,8 @@
 // Package hostile is an avatar origin that misbehaves in every way an
 // avatar origin can: wrong or lying bodies, resets, drips, bombs, error
 // statuses; and, for contrast, good JPEGs and PNGs with ETags. The proxy's
-// tests and the soak both point an http upstream at it.
+// tests and the soak both point an http upstream at it, and send the proxy
+// requests whose bodies drip in with DripRequest.
 package hostile
 
 import (
